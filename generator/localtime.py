@@ -1,0 +1,39 @@
+"""Times as people read them on the site: the region's local time and UTC side by side, localized."""
+from __future__ import annotations
+
+from datetime import datetime, timezone, tzinfo
+
+from babel.dates import format_skeleton
+
+UTC = timezone.utc
+
+
+def _clock(dt: datetime) -> str:
+    # 24-hour clock everywhere: an outage timeline must not hinge on AM/PM words.
+    return dt.strftime("%H:%M")
+
+
+def format_local_and_utc(moment: datetime, tz: tzinfo, lang: str) -> str:
+    """`2025년 10월 2일 (목) 10:14 KST (01:14 UTC)`; the UTC date is repeated only when it differs."""
+    local = moment.astimezone(tz)
+    utc = moment.astimezone(UTC)
+    day = format_skeleton("yMMMEd", local, locale=lang)
+    text = f"{day} {_clock(local)} {local.tzname()}"
+    if utc.date() != local.date():
+        return f"{text} ({format_skeleton('MMMd', utc, locale=lang)} {_clock(utc)} UTC)"
+    return f"{text} ({_clock(utc)} UTC)"
+
+
+def format_local_time_and_utc(moment: datetime, tz: tzinfo) -> str:
+    """Short form for timelines within one day: `10:14 KST (01:14 UTC)`."""
+    local = moment.astimezone(tz)
+    utc = moment.astimezone(UTC)
+    return f"{_clock(local)} {local.tzname()} ({_clock(utc)} UTC)"
+
+
+def format_local_date(moment: datetime, tz: tzinfo, lang: str) -> str:
+    return format_skeleton("yMMMEd", moment.astimezone(tz), locale=lang)
+
+
+def format_month(moment: datetime, tz: tzinfo, lang: str) -> str:
+    return format_skeleton("yMMMM", moment.astimezone(tz), locale=lang)
