@@ -1,0 +1,460 @@
+"""Files -> model: reads the configuration, incidents, maintenance and RCAs and validates them.
+
+Every problem comes back as a `Problem` that names the file, the line and the field, so a person can fix
+it during an outage. All problems are collected in one run; nothing stops at the first.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from .model import (
+    LANGUAGES,
+    Config,
+    Incident,
+    IncidentStatus,
+    Maintenance,
+    Rca,
+    RcaFrontMatter,
+    Repository,
+    Texts,
+)
+from .yamlsource import Loc, YamlDocument, YamlSyntaxError, parse_yaml
+
+CONFIG_FILE = "status.yaml"
+INCIDENT_DIR = "incidents"
+MAINTENANCE_DIR = "maintenance"
+RCA_DIR = "rca"
+RCA_NAME = re.compile(r"^(?P<id>[a-z0-9][a-z0-9._-]*)\.(?P<lang>ko|ja|en)\.md$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    field: str
+    message: str
+    level: str = "error"  # or "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}"
+        prefix = "warning: " if self.level == "warning" else ""
+        return f"{where}: {prefix}{self.field}: {self.message}" if self.field else f"{where}: {prefix}{self.message}"
+
+
+class LoadFailed(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def field_path(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+# ---------------------------------------------------------------- pydantic errors -> Problems
+
+
+def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    """The model class that owns the last part of `loc`, to list the fields it accepts."""
+    current: object = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            args = typing.get_args(current)
+            current = args[0] if args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            info = current.model_fields.get(part) or next(
+                (f for f in current.model_fields.values() if f.alias == part), None
+            )
+            if info is None:
+                return None
+            current = info.annotation
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[1]
+        else:
+            return None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(annotation: object) -> object:
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+            options = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = options[0]
+        else:
+            return annotation
+
+
+def _accepted_fields(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def problems_from_validation(
+    exc: ValidationError, model: type[BaseModel], doc: YamlDocument, path: str
+) -> list[Problem]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or "-" in p and "(" in p)))
+        kind = error["type"]
+        given = error.get("input")
+        if kind == "missing":
+            message = "required field is missing"
+            owner = _model_at(model, loc[:-1])
+            if owner is not None and owner.__name__ == "Texts":
+                message = "required field is missing (a text per language: ko, ja, en)"
+        elif kind == "extra_forbidden":
+            owner = _model_at(model, loc[:-1])
+            accepted = _accepted_fields(owner) if owner else []
+            close = difflib.get_close_matches(str(loc[-1]), accepted, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            message = f"unknown field{hint}; expected one of: {', '.join(accepted)}"
+        elif kind in ("enum", "literal_error"):
+            expected = error.get("ctx", {}).get("expected", "")
+            message = f"expected one of {expected.replace(chr(39), '')}, got {given!r}"
+        elif kind == "value_error":
+            message = error["msg"].removeprefix("Value error, ")
+        elif kind == "string_pattern_mismatch":
+            message = f"expected text matching {error['ctx']['pattern']}, got {given!r}"
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            message = f"expected a mapping of fields, got {_describe(given)}"
+        elif kind == "list_type":
+            message = f"expected a list, got {_describe(given)}"
+        elif kind == "too_short":
+            message = "expected at least one entry, got none"
+        else:
+            message = f"expected {error['msg'].removeprefix('Input should be ').rstrip('.')}, got {given!r}"
+        problems.append(Problem(path, doc.line_of(loc), field_path(loc), message))
+    return problems
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing"
+    return f"{type(value).__name__} {value!r}"
+
+
+# ---------------------------------------------------------------- reading files
+
+
+@dataclass
+class Source:
+    path: str  # as shown to the user, relative to the repository root
+    doc: YamlDocument
+
+
+def _read_yaml(root: Path, file: Path, problems: list[Problem], line_offset: int = 0, text: str | None = None):
+    rel = file.relative_to(root).as_posix()
+    try:
+        if text is None:
+            text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(rel, 1, "", f"expected UTF-8 text, found undecodable byte at offset {exc.start}"))
+        return None
+    try:
+        doc = parse_yaml(text, line_offset)
+    except YamlSyntaxError as exc:
+        problems.append(Problem(rel, exc.line, "", exc.message))
+        return None
+    if not isinstance(doc.value, dict):
+        problems.append(Problem(rel, 1 + line_offset, "", f"expected a mapping of fields, got {_describe(doc.value)}"))
+        return None
+    return Source(rel, doc)
+
+
+def _validate(model: type[BaseModel], source: Source, problems: list[Problem]):
+    try:
+        return model.model_validate(source.doc.value)
+    except ValidationError as exc:
+        problems.extend(problems_from_validation(exc, model, source.doc, source.path))
+        return None
+
+
+def content_files(root: Path, directory: str, suffixes: tuple[str, ...]) -> list[Path]:
+    base = root / directory
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.rglob("*") if p.is_file() and p.name.endswith(suffixes) and not p.name.startswith("."))
+
+
+def load_config(root: Path) -> Config:
+    problems: list[Problem] = []
+    file = root / CONFIG_FILE
+    if not file.is_file():
+        raise LoadFailed([Problem(CONFIG_FILE, 1, "", f"expected the configuration file {CONFIG_FILE} in {root}")])
+    source = _read_yaml(root, file, problems)
+    config = _validate(Config, source, problems) if source else None
+    if config is not None:
+        problems.extend(_check_config(config, source))
+    if problems or config is None:
+        raise LoadFailed(problems)
+    return config
+
+
+def _check_config(config: Config, source: Source) -> list[Problem]:
+    problems = []
+    if sorted(config.languages) != sorted(LANGUAGES):
+        problems.append(Problem(source.path, source.doc.line_of(("languages",)), "languages",
+                                f"expected ko, ja and en (in any order, default first), got {config.languages}"))
+    for kind, items in (("regions", config.regions), ("services", config.services)):
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            if item.id in seen:
+                problems.append(Problem(source.path, source.doc.line_of((kind, index, "id")), f"{kind}[{index}].id",
+                                        f"expected a unique id, got a second {item.id!r}"))
+            seen.add(item.id)
+    return problems
+
+
+def load_repository(root: Path) -> Repository:
+    """Load and validate everything; raises LoadFailed with every problem found."""
+    root = Path(root)
+    config = load_config(root)
+    problems: list[Problem] = []
+    incidents = _load_all(root, INCIDENT_DIR, Incident, config, problems)
+    maintenance = _load_all(root, MAINTENANCE_DIR, Maintenance, config, problems)
+    _check_unique_ids([*incidents, *maintenance], problems)
+    rcas = _load_rcas(root, config, problems)
+    known_rcas = {rca.id for rca in rcas}
+    for incident, source in incidents:
+        if incident.rca and incident.rca not in known_rcas:
+            problems.append(Problem(source.path, source.doc.line_of(("rca",)), "rca",
+                                    f"expected the id of an RCA in {RCA_DIR}/ ({incident.rca}.<lang>.md), found none"))
+    known_incidents = {incident.id for incident, _ in incidents}
+    for rca in rcas:
+        if rca.incident not in known_incidents:
+            problems.append(Problem(rca.path, 1 + _front_line(root / rca.path, "incident"), "incident",
+                                    f"expected the id of an incident in {INCIDENT_DIR}/, got {rca.incident!r}"))
+    errors = [p for p in problems if p.level == "error"]
+    if errors:
+        raise LoadFailed(problems)
+    return Repository(
+        config=config,
+        incidents=tuple(i for i, _ in incidents),
+        maintenance=tuple(m for m, _ in maintenance),
+        rcas=tuple(rcas),
+    )
+
+
+def _load_all(root, directory, model, config, problems):
+    loaded = []
+    for file in content_files(root, directory, (".yaml", ".yml")):
+        source = _read_yaml(root, file, problems)
+        if source is None:
+            continue
+        value = _validate(model, source, problems)
+        if value is None:
+            continue
+        check = _check_incident if model is Incident else _check_maintenance
+        found = check(value, source, config)
+        problems.extend(found)
+        if not any(p.level == "error" for p in found):
+            loaded.append((value, source))
+    return loaded
+
+
+def _check_unique_ids(items, problems):
+    first_seen: dict[str, str] = {}
+    for item, source in items:
+        if item.id in first_seen:
+            problems.append(Problem(source.path, source.doc.line_of(("id",)), "id",
+                                    f"expected a unique id, got {item.id!r} which {first_seen[item.id]} already uses"))
+        else:
+            first_seen[item.id] = source.path
+
+
+def _texts_problems(source: Source, loc: Loc, texts: Texts | None, langs) -> list[Problem]:
+    if texts is None:
+        return []
+    missing = texts.missing(tuple(langs))
+    if not missing:
+        return []
+    return [Problem(source.path, source.doc.line_of(loc), field_path(loc),
+                    f"expected a text in every language ({', '.join(langs)}), missing: {', '.join(missing)}")]
+
+
+def _check_components(source, ids: list[tuple[Loc, str]], config) -> list[Problem]:
+    known = [c.id for c in config.components]
+    problems = []
+    for loc, component_id in ids:
+        if component_id not in known:
+            close = difflib.get_close_matches(component_id, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(Problem(source.path, source.doc.line_of(loc), field_path(loc),
+                                    f"expected a known component{hint}, got {component_id!r}"))
+    return problems
+
+
+def _check_region(source, region: str, config) -> list[Problem]:
+    known = [r.id for r in config.regions]
+    if region in known:
+        return []
+    return [Problem(source.path, source.doc.line_of(("region",)), "region",
+                    f"expected one of {', '.join(known)}, got {region!r}")]
+
+
+def _check_incident(incident: Incident, source: Source, config) -> list[Problem]:
+    problems = _check_region(source, incident.region, config)
+    problems += _check_components(
+        source, [(("components", i, "id"), c.id) for i, c in enumerate(incident.components)], config
+    )
+    line = source.doc.line_of
+    if incident.started_at and incident.started_at > incident.detected_at:
+        problems.append(Problem(source.path, line(("started_at",)), "started_at",
+                                f"expected a time at or before detected_at ({incident.detected_at.isoformat()}), "
+                                f"got {incident.started_at.isoformat()}"))
+    if incident.resolved_at and incident.resolved_at < incident.began_at:
+        problems.append(Problem(source.path, line(("resolved_at",)), "resolved_at",
+                                f"expected a time after the start ({incident.began_at.isoformat()}), "
+                                f"got {incident.resolved_at.isoformat()}"))
+    previous = None
+    for index, update in enumerate(incident.updates):
+        loc = ("updates", index)
+        if previous is not None and update.at < previous:
+            problems.append(Problem(source.path, line(loc + ("at",)), field_path(loc + ("at",)),
+                                    f"expected updates in time order (after {previous.isoformat()}), "
+                                    f"got {update.at.isoformat()}"))
+        previous = update.at
+        if update.next_update_at is not None and update.next_update_at <= update.at:
+            problems.append(Problem(source.path, line(loc + ("next_update_at",)), field_path(loc + ("next_update_at",)),
+                                    f"expected a promised next update after the update itself ({update.at.isoformat()}), "
+                                    f"got {update.next_update_at.isoformat()}"))
+        if update.at < incident.began_at:
+            problems.append(Problem(source.path, line(loc + ("at",)), field_path(loc + ("at",)),
+                                    f"expected a time at or after the start ({incident.began_at.isoformat()}), "
+                                    f"got {update.at.isoformat()}"))
+    last = incident.updates[-1]
+    if incident.resolved_at and last.status is not IncidentStatus.resolved:
+        problems.append(Problem(source.path, line(("updates", len(incident.updates) - 1, "status")),
+                                field_path(("updates", len(incident.updates) - 1, "status")),
+                                f"expected the last update of a resolved incident to be 'resolved', got {last.status.value!r}"))
+    if last.status is IncidentStatus.resolved and not incident.resolved_at:
+        problems.append(Problem(source.path, line(("updates", len(incident.updates) - 1, "status")), "resolved_at",
+                                "expected resolved_at when the last update is 'resolved', found none"))
+    if not incident.draft:
+        langs = config.languages
+        problems += _texts_problems(source, ("title",), incident.title, langs)
+        problems += _texts_problems(source, ("summary",), incident.summary, langs)
+        for i, update in enumerate(incident.updates):
+            problems += _texts_problems(source, ("updates", i, "text"), update.text, langs)
+        for i, metric in enumerate(incident.metrics):
+            problems += _texts_problems(source, ("metrics", i, "name"), metric.name, langs)
+        for i, link in enumerate(incident.evidence):
+            problems += _texts_problems(source, ("evidence", i, "title"), link.title, langs)
+    return problems
+
+
+def _check_maintenance(item: Maintenance, source: Source, config) -> list[Problem]:
+    problems = _check_region(source, item.region, config)
+    problems += _check_components(source, [(("components", i), c) for i, c in enumerate(item.components)], config)
+    line = source.doc.line_of
+    if item.scheduled_until <= item.scheduled_for:
+        problems.append(Problem(source.path, line(("scheduled_until",)), "scheduled_until",
+                                f"expected the end of the window after its start ({item.scheduled_for.isoformat()}), "
+                                f"got {item.scheduled_until.isoformat()}"))
+    if item.announced_at > item.scheduled_for:
+        problems.append(Problem(source.path, line(("announced_at",)), "announced_at",
+                                f"expected the announcement before the window ({item.scheduled_for.isoformat()}), "
+                                f"got {item.announced_at.isoformat()}"))
+    previous = None
+    for index, update in enumerate(item.updates):
+        if previous is not None and update.at < previous:
+            loc = ("updates", index, "at")
+            problems.append(Problem(source.path, line(loc), field_path(loc),
+                                    f"expected updates in time order (after {previous.isoformat()}), got {update.at.isoformat()}"))
+        previous = update.at
+    if not item.draft:
+        langs = config.languages
+        problems += _texts_problems(source, ("title",), item.title, langs)
+        problems += _texts_problems(source, ("description",), item.description, langs)
+        if item.emergency:
+            problems += _texts_problems(source, ("emergency", "reason"), item.emergency.reason, langs)
+        for i, update in enumerate(item.updates):
+            problems += _texts_problems(source, ("updates", i, "text"), update.text, langs)
+    return problems
+
+
+# ---------------------------------------------------------------- RCAs
+
+_FRONT = re.compile(r"\A---[ \t]*\n(?P<front>.*?\n)---[ \t]*\n(?P<body>.*)\Z", re.S)
+
+
+def split_front_matter(text: str) -> tuple[str, str] | None:
+    match = _FRONT.match(text)
+    if not match:
+        return None
+    return match.group("front"), match.group("body")
+
+
+def _front_line(file: Path, key: str) -> int:
+    try:
+        for number, text in enumerate(file.read_text(encoding="utf-8").splitlines()):
+            if text.startswith(f"{key}:"):
+                return number
+    except OSError:
+        pass
+    return 0
+
+
+def _load_rcas(root: Path, config: Config, problems: list[Problem]) -> list[Rca]:
+    rcas: list[Rca] = []
+    for file in content_files(root, RCA_DIR, (".md",)):
+        rel = file.relative_to(root).as_posix()
+        name = RCA_NAME.match(file.name)
+        if not name:
+            problems.append(Problem(rel, 1, "", "expected an RCA file named <id>.<lang>.md with lang ko, ja or en"))
+            continue
+        try:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(rel, 1, "", f"expected UTF-8 text, found undecodable byte at offset {exc.start}"))
+            continue
+        parts = split_front_matter(text)
+        if parts is None:
+            problems.append(Problem(rel, 1, "", "expected front matter between '---' lines at the top of the file"))
+            continue
+        front, body = parts
+        source = _read_yaml(root, file, problems, line_offset=1, text=front)
+        if source is None:
+            continue
+        meta = _validate(RcaFrontMatter, source, problems)
+        if meta is None:
+            continue
+        if meta.id != name.group("id"):
+            problems.append(Problem(rel, source.doc.line_of(("id",)), "id",
+                                    f"expected the id of the file name {name.group('id')!r}, got {meta.id!r}"))
+            continue
+        if not body.strip() and not meta.draft:
+            problems.append(Problem(rel, text.count("\n") + 1, "body", "expected the RCA text after the front matter, found none"))
+            continue
+        rcas.append(Rca(id=meta.id, lang=name.group("lang"), incident=meta.incident, title=meta.title,
+                        published_at=meta.published_at, draft=meta.draft, body=body, path=rel))
+    by_id: dict[str, list[Rca]] = {}
+    for rca in rcas:
+        by_id.setdefault(rca.id, []).append(rca)
+    for rca_id, group in by_id.items():
+        if all(r.draft for r in group):
+            continue
+        present = {r.lang for r in group if not r.draft}
+        missing = [lang for lang in config.languages if lang not in present]
+        if missing:
+            first = sorted(group, key=lambda r: r.path)[0]
+            problems.append(Problem(first.path, 1, "lang",
+                                    f"expected the RCA {rca_id!r} in every language, missing: "
+                                    + ", ".join(f"{RCA_DIR}/{rca_id}.{m}.md" for m in missing)))
+    return rcas

@@ -1,0 +1,401 @@
+"""The domain values: configuration, incidents, maintenance and RCAs, as immutable pydantic models.
+
+These models are the single source of truth for the file formats: the loader validates files against them
+and `statusgen schema` writes the published JSON Schemas from them.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+LANGUAGES = ("ko", "ja", "en")
+Lang = Literal["ko", "ja", "en"]
+
+
+class Severity(str, Enum):
+    S1 = "S1"
+    S2 = "S2"
+    S3 = "S3"
+    S4 = "S4"
+
+
+class Impact(str, Enum):
+    none = "none"
+    minor = "minor"
+    major = "major"
+    critical = "critical"
+
+
+class ComponentStatus(str, Enum):
+    operational = "operational"
+    degraded_performance = "degraded_performance"
+    partial_outage = "partial_outage"
+    major_outage = "major_outage"
+    under_maintenance = "under_maintenance"
+
+
+class IncidentStatus(str, Enum):
+    investigating = "investigating"
+    identified = "identified"
+    monitoring = "monitoring"
+    resolved = "resolved"
+
+
+class MaintenanceStatus(str, Enum):
+    scheduled = "scheduled"
+    in_progress = "in_progress"
+    verifying = "verifying"
+    completed = "completed"
+
+
+# How bad a component status is, for roll-ups: the worst one wins.
+COMPONENT_STATUS_RANK = {
+    ComponentStatus.operational: 0,
+    ComponentStatus.under_maintenance: 1,
+    ComponentStatus.degraded_performance: 2,
+    ComponentStatus.partial_outage: 3,
+    ComponentStatus.major_outage: 4,
+}
+
+
+class StrictTimeError(ValueError):
+    pass
+
+
+def _parse_time(value: object) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise StrictTimeError(
+                f"expected an ISO 8601 time with offset (e.g. 2025-10-02T10:14:00+09:00), got {value!r}"
+            ) from None
+    else:
+        raise StrictTimeError(f"expected an ISO 8601 time with offset, got {value!r}")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise StrictTimeError(
+            f"expected an ISO 8601 time with an explicit UTC offset (e.g. +09:00 or Z), got naive {value!r}"
+        )
+    return parsed
+
+
+# A point in time that always carries its UTC offset; naive times are refused.
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_parse_time),
+    PlainSerializer(lambda v: v.isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": r"(Z|[+-]\d{2}:\d{2})$"}),
+]
+
+_DURATION = re.compile(r"^(\d+)(m|h|d)$")
+
+
+def _parse_duration(value: object) -> str:
+    if not isinstance(value, str) or not _DURATION.match(value):
+        raise ValueError(f"expected a duration like 15m, 4h or 3d, got {value!r}")
+    return value
+
+
+# "15m", "4h", "3d": minutes, hours or days. On a business calendar days are business days.
+Duration = Annotated[
+    str,
+    BeforeValidator(_parse_duration),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(m|h|d)$"}),
+]
+
+
+def duration_parts(text: str) -> tuple[int, str]:
+    match = _DURATION.match(text)
+    assert match, text
+    return int(match.group(1)), match.group(2)
+
+
+def duration_timedelta(text: str) -> timedelta:
+    """Wall-clock length of a duration; days are 24 h (use the SLA calendars for business days)."""
+    amount, unit = duration_parts(text)
+    return {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA time zone such as Asia/Seoul, got {value!r}") from None
+    return value
+
+
+Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=120)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class Texts(Model):
+    """One text per language; a published text needs all three (checked by the loader)."""
+
+    ko: str | None = None
+    ja: str | None = None
+    en: str | None = None
+
+    def get(self, lang: str) -> str | None:
+        return getattr(self, lang)
+
+    def missing(self, langs: tuple[str, ...]) -> list[str]:
+        return [lang for lang in langs if not (self.get(lang) or "").strip()]
+
+
+# ---------------------------------------------------------------- configuration
+
+
+class PageConfig(Model):
+    name: Texts
+    description: Texts
+    url: str = Field(description="Public address of the status site, e.g. https://status.example.com/")
+    support: Texts | None = Field(default=None, description="How customers reach support (RCA contact).")
+
+
+class BusinessHours(Model):
+    start: time = Field(description="Start of the business day in the region's time zone, e.g. 09:00")
+    end: time = Field(description="End of the business day, e.g. 18:00")
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+
+
+class HolidaySource(Model):
+    country: str = Field(description="ISO 3166 country code for the `holidays` package, e.g. KR or JP")
+    categories: list[str] = Field(default=["public"], description="`holidays` categories to observe")
+
+
+class Region(Model):
+    id: Annotated[str, Field(pattern=r"^[A-Z]{2,8}$")]
+    name: Texts
+    timezone: Annotated[str, AfterValidator(_check_zone)]
+    business_hours: BusinessHours
+    holidays: HolidaySource
+    closures: list[date] = Field(default=[], description="Extra company closure days (local dates)")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Service(Model):
+    id: Id
+    name: Texts
+
+
+class SeverityPolicy(Model):
+    name: Texts
+    first_response: Duration
+    resolution: Duration
+    update_cadence: Duration | None = Field(description="Longest allowed gap between public updates; null: none")
+    calendar: Literal["24x7", "business"]
+    status_post: Duration | None = Field(
+        default=None, description="Post on the status page once the incident has lasted this long"
+    )
+    rca_due: Duration | None = Field(default=None, description="RCA published within this time of resolution")
+    attainment_target: float | None = Field(default=None, description="SLA attainment target in percent")
+
+
+class OlaPolicy(Model):
+    owner_assigned: dict[Severity, Duration] = {}
+    secondary_verdict: dict[Severity, Duration] = {}
+
+
+class SlaConfig(Model):
+    policies: dict[Severity, SeverityPolicy]
+    ola: OlaPolicy = OlaPolicy()
+    maintenance_notice: Duration = Field(description="Planned maintenance announced at least this far ahead")
+    update_interval_compliance_target: float = 95.0
+    csat_target: float = 4.5
+
+
+class Config(Model):
+    page: PageConfig
+    languages: list[Lang] = Field(description="Published languages; the first is the default served at /")
+    regions: list[Region]
+    services: list[Service]
+    sla: SlaConfig
+    schema_: str | None = Field(default=None, alias="$schema")
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    def region(self, region_id: str) -> Region:
+        return next(r for r in self.regions if r.id == region_id)
+
+    @property
+    def components(self) -> list["Component"]:
+        return [
+            Component(
+                id=f"{region.id.lower()}-{service.id}",
+                region=region.id,
+                service=service.id,
+                position=position,
+            )
+            for position, (region, service) in enumerate(
+                (r, s) for r in self.regions for s in self.services
+            )
+        ]
+
+    def component(self, component_id: str) -> "Component | None":
+        return next((c for c in self.components if c.id == component_id), None)
+
+
+class Component(Model):
+    """A region x service pair, e.g. `kr-ingest`."""
+
+    id: str
+    region: str
+    service: str
+    position: int
+
+
+# ---------------------------------------------------------------- incidents
+
+
+class ComponentImpact(Model):
+    id: str = Field(description="Component id: <region>-<service>, e.g. kr-ingest")
+    status: ComponentStatus
+
+
+class ImpactMetric(Model):
+    name: Texts = Field(description="What was measured, per language, e.g. ingest→incident p95 latency")
+    value: str = Field(description="Worst observed value, e.g. 18 s or 4.2 %")
+    baseline: str | None = Field(default=None, description="Normal value, e.g. 2 s")
+
+
+class EvidenceLink(Model):
+    title: Texts
+    url: str
+
+
+class Owner(Model):
+    name: str
+    assigned_at: Timestamp
+
+
+class IncidentUpdate(Model):
+    at: Timestamp
+    status: IncidentStatus
+    text: Texts
+    next_update_at: Timestamp | None = None
+
+
+class Incident(Model):
+    schema_: str | None = Field(default=None, alias="$schema")
+    id: Id
+    region: str
+    severity: Severity
+    impact: Impact
+    title: Texts
+    summary: Texts | None = None
+    components: list[ComponentImpact] = Field(min_length=1)
+    started_at: Timestamp | None = Field(default=None, description="When the impact began, if before detection")
+    detected_at: Timestamp
+    resolved_at: Timestamp | None = None
+    owner: Owner | None = None
+    secondary_verdict_at: Timestamp | None = Field(
+        default=None, description="Secondary verdict by the analysis team (OLA, S2)"
+    )
+    metrics: list[ImpactMetric] = []
+    evidence: list[EvidenceLink] = []
+    tickets: list[str] = []
+    tenants: list[str] = []
+    rca: Id | None = Field(default=None, description="Id of the RCA (rca/<id>.<lang>.md)")
+    draft: bool = False
+    updates: list[IncidentUpdate] = Field(min_length=1)
+
+    @property
+    def status(self) -> IncidentStatus:
+        return self.updates[-1].status
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None
+
+    @property
+    def began_at(self) -> datetime:
+        return self.started_at or self.detected_at
+
+
+# ---------------------------------------------------------------- maintenance
+
+
+class MaintenanceUpdate(Model):
+    at: Timestamp
+    status: MaintenanceStatus
+    text: Texts
+
+
+class Emergency(Model):
+    reason: Texts
+
+
+class Maintenance(Model):
+    schema_: str | None = Field(default=None, alias="$schema")
+    id: Id
+    region: str
+    title: Texts
+    description: Texts
+    components: list[str] = Field(min_length=1, description="Component ids under maintenance in the window")
+    announced_at: Timestamp
+    scheduled_for: Timestamp
+    scheduled_until: Timestamp
+    emergency: Emergency | None = Field(
+        default=None, description="Set with a reason when the notice period could not be kept"
+    )
+    draft: bool = False
+    updates: list[MaintenanceUpdate] = []
+
+
+# ---------------------------------------------------------------- RCAs
+
+
+class RcaFrontMatter(Model):
+    id: Id
+    incident: Id
+    title: str
+    published_at: Timestamp
+    draft: bool = False
+
+
+class Rca(Model):
+    """One language of one RCA: front matter plus the Markdown body."""
+
+    id: str
+    lang: Lang
+    incident: str
+    title: str
+    published_at: datetime
+    draft: bool
+    body: str
+    path: str
+
+
+class Repository(Model):
+    """Everything loaded and validated from one content repository."""
+
+    config: Config
+    incidents: tuple[Incident, ...]
+    maintenance: tuple[Maintenance, ...]
+    rcas: tuple[Rca, ...]
+
+    def rca(self, rca_id: str, lang: str) -> Rca | None:
+        return next((r for r in self.rcas if r.id == rca_id and r.lang == lang), None)
