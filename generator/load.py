@@ -221,8 +221,30 @@ def _check_config(config: Config, source: Source) -> list[Problem]:
     return problems
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A validated repository plus where each incident and maintenance came from, for later checks."""
+
+    repository: Repository
+    sources: dict[str, Source]
+
+    def where(self, item_id: str, *loc: str | int) -> tuple[str, int]:
+        """`(path, line)` of a field of the incident or maintenance `item_id`."""
+        source = self.sources[item_id]
+        return source.path, source.doc.line_of(tuple(loc))
+
+    def problem(self, item_id: str, loc: Loc, message: str, level: str = "error") -> Problem:
+        path, line = self.where(item_id, *loc)
+        return Problem(path, line, field_path(loc), message, level)
+
+
 def load_repository(root: Path) -> Repository:
     """Load and validate everything; raises LoadFailed with every problem found."""
+    return load_content(root).repository
+
+
+def load_content(root: Path) -> Loaded:
+    """Load and validate everything, keeping file positions; raises LoadFailed with every problem found."""
     root = Path(root)
     config = load_config(root)
     problems: list[Problem] = []
@@ -243,12 +265,13 @@ def load_repository(root: Path) -> Repository:
     errors = [p for p in problems if p.level == "error"]
     if errors:
         raise LoadFailed(problems)
-    return Repository(
+    repository = Repository(
         config=config,
         incidents=tuple(i for i, _ in incidents),
         maintenance=tuple(m for m, _ in maintenance),
         rcas=tuple(rcas),
     )
+    return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]})
 
 
 def _load_all(root, directory, model, config, problems):
