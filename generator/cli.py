@@ -73,3 +73,25 @@ def schema(root: Path) -> None:
 
     for path in write_schemas(root):
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@root_option
+@now_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("public"), show_default=True,
+              help="Where the built site goes; replaced only when the whole build succeeded.")
+def build(root: Path, now: datetime | None, out: Path) -> None:
+    """Validate the content and build the multilingual status site into --out."""
+    from .build import BuildFailed, build_site
+
+    try:
+        result = build_site(root, out, clock(now))
+    except BuildFailed as failed:
+        report_problems(failed.problems)
+        click.echo(f"error: {failed}", err=True)
+        click.echo("the previous site (if any) was left untouched.", err=True)
+        sys.exit(1)
+    report_problems(list(result.warnings))
+    for draft in result.drafts_skipped:
+        click.echo(f"skipped draft: {draft}")
+    click.echo(f"built {result.pages} pages into {result.out}")

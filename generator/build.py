@@ -1,0 +1,123 @@
+"""`statusgen build`: load -> validate -> render pages -> mkdocs build into a temporary directory -> swap.
+
+The output directory is replaced only when every step succeeded, so a failed build leaves the previously
+published site byte-for-byte as it was.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .check import content_checks
+from .load import LoadFailed, Problem, load_content
+from .render.pages import render_site_pages, write_pages
+
+SITE_SOURCES = "site/docs"  # hand-written pages and assets copied into every build
+MKDOCS_CONFIG = "mkdocs.yml"
+
+
+class BuildFailed(Exception):
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out: Path
+    pages: int
+    drafts_skipped: tuple[str, ...]
+    warnings: tuple[Problem, ...]
+
+
+class _WarningCounter(logging.Handler):
+    """mkdocs reports broken links and similar as warnings; any of them fails the build."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def run_mkdocs(root: Path, docs_dir: Path, site_dir: Path) -> None:
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    counter = _WarningCounter()
+    mkdocs_logger = logging.getLogger("mkdocs")
+    mkdocs_logger.addHandler(counter)
+    try:
+        config = load_config(str(root / MKDOCS_CONFIG), docs_dir=str(docs_dir), site_dir=str(site_dir))
+        config["theme"].dirs  # noqa: B018 - resolves custom_dir early so a bad theme path fails here
+        mkdocs_build(config)
+    except MkDocsException as exc:
+        raise BuildFailed(f"mkdocs build failed: {exc}") from exc
+    except Exception as exc:  # a template error in the theme, a plugin crash...
+        raise BuildFailed(f"mkdocs build failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        mkdocs_logger.removeHandler(counter)
+    if counter.messages:
+        raise BuildFailed("mkdocs reported warnings (treated as errors):\n  " + "\n  ".join(counter.messages))
+
+
+def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
+    root = Path(root).resolve()
+    out = Path(out)
+    if not out.is_absolute():
+        out = (root / out).resolve()
+    try:
+        loaded = load_content(root)
+    except LoadFailed as failed:
+        raise BuildFailed("content has errors; the site was not built", failed.problems) from None
+    found = content_checks(loaded, now)
+    errors = [p for p in found if p.level == "error"]
+    if errors:
+        raise BuildFailed("content has errors; the site was not built", errors)
+    repository = loaded.repository
+    pages = render_site_pages(repository, now)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        docs_dir = work / "docs"
+        site_dir = work / "site"
+        if (root / SITE_SOURCES).is_dir():
+            shutil.copytree(root / SITE_SOURCES, docs_dir)
+        docs_dir.mkdir(exist_ok=True)
+        write_pages(pages, docs_dir)
+        run_mkdocs(root, docs_dir, site_dir)
+        _swap_into_place(site_dir, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    drafts = tuple(sorted(
+        [f"incident {i.id}" for i in repository.incidents if i.draft]
+        + [f"maintenance {m.id}" for m in repository.maintenance if m.draft]
+        + [f"rca {r.id} ({r.lang})" for r in repository.rcas if r.draft]
+    ))
+    return BuildResult(out, len(pages), drafts, tuple(p for p in found if p.level == "warning"))
+
+
+def _swap_into_place(new_site: Path, out: Path) -> None:
+    """Move the finished site to `out`; the old one is removed only after the new one is in place."""
+    if not out.exists():
+        os.replace(new_site, out)
+        return
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if old.exists():
+        shutil.rmtree(old)
+    os.replace(out, old)
+    try:
+        os.replace(new_site, out)
+    except OSError:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,97 @@
+"""The status roll-up: what each component and the page as a whole look like at a given moment.
+
+Pure functions over the repository and `now`: no clock is read here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..model import (
+    COMPONENT_STATUS_RANK,
+    ComponentStatus,
+    Impact,
+    Incident,
+    Maintenance,
+    MaintenanceStatus,
+    Repository,
+)
+
+IMPACT_RANK = {Impact.none: 0, Impact.minor: 1, Impact.major: 2, Impact.critical: 3}
+
+
+def published_incidents(repository: Repository) -> list[Incident]:
+    """Non-draft incidents, newest first."""
+    return sorted((i for i in repository.incidents if not i.draft), key=lambda i: i.detected_at, reverse=True)
+
+
+def published_maintenance(repository: Repository) -> list[Maintenance]:
+    return sorted((m for m in repository.maintenance if not m.draft), key=lambda m: m.scheduled_for, reverse=True)
+
+
+def is_active(incident: Incident, now: datetime) -> bool:
+    return incident.detected_at <= now and (incident.resolved_at is None or incident.resolved_at > now)
+
+
+def maintenance_state(item: Maintenance, now: datetime) -> MaintenanceStatus:
+    """Where a maintenance stands at `now`: its latest update, or its window when no update says more."""
+    updates = [u for u in item.updates if u.at <= now]
+    if updates and updates[-1].status is MaintenanceStatus.completed:
+        return MaintenanceStatus.completed
+    if now < item.scheduled_for:
+        return MaintenanceStatus.scheduled
+    if now >= item.scheduled_until and not updates:
+        return MaintenanceStatus.completed
+    if updates:
+        return updates[-1].status if updates[-1].status is not MaintenanceStatus.scheduled else MaintenanceStatus.in_progress
+    return MaintenanceStatus.in_progress if now < item.scheduled_until else MaintenanceStatus.completed
+
+
+def is_in_window(item: Maintenance, now: datetime) -> bool:
+    return maintenance_state(item, now) in (MaintenanceStatus.in_progress, MaintenanceStatus.verifying)
+
+
+def is_upcoming(item: Maintenance, now: datetime) -> bool:
+    return maintenance_state(item, now) is MaintenanceStatus.scheduled
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    id: str
+    region: str
+    service: str
+    status: ComponentStatus
+    incident_ids: tuple[str, ...]
+
+
+def component_states(repository: Repository, now: datetime) -> list[ComponentState]:
+    """Each component's status at `now`: the worst status of its active incidents, else maintenance."""
+    active = [i for i in published_incidents(repository) if is_active(i, now)]
+    in_window = [m for m in published_maintenance(repository) if is_in_window(m, now)]
+    states = []
+    for component in repository.config.components:
+        status = ComponentStatus.operational
+        incident_ids = []
+        for incident in active:
+            for impact in incident.components:
+                if impact.id == component.id:
+                    incident_ids.append(incident.id)
+                    if COMPONENT_STATUS_RANK[impact.status] > COMPONENT_STATUS_RANK[status]:
+                        status = impact.status
+        if status is ComponentStatus.operational and any(component.id in m.components for m in in_window):
+            status = ComponentStatus.under_maintenance
+        states.append(ComponentState(component.id, component.region, component.service, status, tuple(incident_ids)))
+    return states
+
+
+def overall_indicator(repository: Repository, now: datetime) -> str:
+    """Statuspage's page indicator: the highest impact among active incidents (`none|minor|major|critical`),
+    or `maintenance` when nothing is broken but a maintenance window is open."""
+    active = [i for i in published_incidents(repository) if is_active(i, now)]
+    if active:
+        worst = max((i.impact for i in active), key=IMPACT_RANK.__getitem__)
+        if worst is not Impact.none:
+            return worst.value
+    if any(is_in_window(m, now) for m in published_maintenance(repository)):
+        return "maintenance"
+    return "none"
