@@ -258,7 +258,9 @@ def load_content(root: Path) -> Loaded:
             problems.append(Problem(source.path, source.doc.line_of(("rca",)), "rca",
                                     f"expected the id of an RCA in {RCA_DIR}/ ({incident.rca}.<lang>.md), found none"))
     known_incidents = {incident.id for incident, _ in incidents}
-    for rca in rcas:
+    # A broken incident file may be the one an RCA points at: report the file, not a cascade of references.
+    incident_files_ok = len(incidents) == len(content_files(root, INCIDENT_DIR, (".yaml", ".yml")))
+    for rca in rcas if incident_files_ok else ():
         if rca.incident not in known_incidents:
             problems.append(Problem(rca.path, 1 + _front_line(root / rca.path, "incident"), "incident",
                                     f"expected the id of an incident in {INCIDENT_DIR}/, got {rca.incident!r}"))
