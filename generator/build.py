@@ -95,6 +95,7 @@ def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
         docs_dir.mkdir(exist_ok=True)
         write_pages(pages, docs_dir)
         run_mkdocs(root, docs_dir, site_dir)
+        write_language_sitemaps(site_dir, repository.config.languages[1:])
         _swap_into_place(site_dir, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -104,6 +105,31 @@ def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
         + [f"rca {r.id} ({r.lang})" for r in repository.rcas if r.draft]
     ))
     return BuildResult(out, len(pages), drafts, tuple(p for p in found if p.level == "warning"))
+
+
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
+
+
+def write_language_sitemaps(site_dir: Path, languages: list[str]) -> None:
+    """A sitemap under each language prefix: material's language switcher reads `/<lang>/sitemap.xml` to
+    find the same page in the other language, and mkdocs-static-i18n writes only the root one."""
+    import xml.etree.ElementTree as ET
+
+    root_sitemap = site_dir / "sitemap.xml"
+    if not root_sitemap.is_file():
+        return
+    tree = ET.parse(root_sitemap)
+    for lang in languages:
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+        for url in tree.getroot().findall("s:url", SITEMAP_NS):
+            for link in url.findall("x:link", SITEMAP_NS):
+                if link.get("hreflang") == lang:
+                    lines.append(f"  <url><loc>{link.get('href')}</loc></url>")
+        lines.append("</urlset>")
+        target = site_dir / lang / "sitemap.xml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _swap_into_place(new_site: Path, out: Path) -> None:

@@ -1,0 +1,70 @@
+"""A real headless Chromium reads the built site from 127.0.0.1, as a customer would."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+LANGUAGES = {"": "ko", "ja/": "ja", "en/": "en"}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.fail("Debian's chromium is required for the browser tests (apt-get install chromium)")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def site_url(built_sample, serve):
+    return serve(built_sample)
+
+
+@pytest.mark.parametrize("prefix", list(LANGUAGES))
+def test_home_page_shows_the_board_and_switches_language_without_console_errors(browser, site_url, prefix):
+    lang = LANGUAGES[prefix]
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(site_url + prefix, wait_until="networkidle")
+    assert page.locator("html").get_attribute("lang") == lang
+    for region in ("KR", "JP"):
+        rows = page.locator(f'section[data-region="{region}"] tr[data-component]')
+        assert rows.count() == 5
+        assert rows.first.is_visible()
+    # the language switcher offers the two other languages and leads to their home pages
+    others = [p for p in LANGUAGES if p != prefix]
+    for other in others:
+        switch = page.locator(f'.md-select a[hreflang="{LANGUAGES[other]}"]')
+        assert switch.count() == 1
+        target = browser.new_page()
+        target.goto(site_url + prefix, wait_until="networkidle")
+        target.locator(".md-header__option .md-header__button").first.hover()
+        target.locator(f'.md-select a[hreflang="{LANGUAGES[other]}"]').click()
+        target.wait_for_load_state("networkidle")
+        assert target.locator("html").get_attribute("lang") == LANGUAGES[other]
+        assert target.url.rstrip("/") == (site_url + other).rstrip("/")
+        target.close()
+    assert errors == []
+    page.close()
+
+
+def test_the_incident_page_reads_without_javascript(browser, site_url):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site_url + "en/incidents/2025-10-02-kr-ingest-latency/")
+    text = page.locator("article").inner_text()
+    assert "10:14 KST (01:14 UTC)" in text
+    assert "Degraded performance" in text
+    assert page.locator("ol.sg-timeline > li").count() == 5
+    context.close()
