@@ -416,7 +416,7 @@ def _url_spans(
         except ValueError:
             continue
         params = _query_params(parts.query)
-        if any(name in _CREDENTIAL_PARAMS for name in params):
+        if "@" in parts.netloc or any(name in _CREDENTIAL_PARAMS for name in params):
             yield start, end, "url_credentials"
             continue
         if not _is_signed(params, policy):
@@ -515,10 +515,15 @@ def _extend_token(text: str, end: int) -> int:
     return end
 
 
+# Among findings with the same bounds, the most specific name wins.
+_GENERIC_KINDS = ("high_entropy_token", "secret_keyword")
+
+
 def _fold(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Drop duplicates and spans inside a larger one; the outer finding names the leak."""
     kept: list[tuple[int, int, str]] = []
-    for start, end, kind in sorted(set(spans), key=lambda s: (s[0], -s[1])):
+    ordered = sorted(set(spans), key=lambda s: (s[0], -s[1], s[2] in _GENERIC_KINDS, s[2]))
+    for start, end, kind in ordered:
         if kept and kept[-1][0] <= start and end <= kept[-1][1]:
             continue
         if any(k[0] <= start and end <= k[1] for k in kept):
