@@ -19,7 +19,10 @@ Decisions that keep ordinary status texts clean:
 - Generic high-entropy tokens must be at least 20 characters and mix upper case, lower case and
   digits (or be 32+ hex digits); hyphenated slugs, ticket ids (`CS-20251002-0042`) and dashboard
   paths do not qualify. A 40-digit git commit id right after `commit`/`커밋`/`コミット` or
-  `/commit/` is allowed: RCAs link commits.
+  `/commit/` is allowed: RCAs link commits; so is a 64-digit digest after `sha256:`/`digest`/
+  `해시`/`ハッシュ`, since RCAs are pinned in a hash chain. Inside a URL, path segments are judged
+  one by one, and the ids in links to allow-listed dashboards are not judged at all (other
+  detectors still apply there).
 - The signing parameters of a signed URL that the evidence policy accepts are not secrets for
   this purpose (an S3 presigned URL carries the access key id in `X-Amz-Credential`).
 """
@@ -187,7 +190,7 @@ _STACK_TRACE = re.compile(
             r"^\s*at [\w$.<>/]+\([^()]*(?:\.java|\.kt|\.scala|\.groovy|Native Method|Unknown Source)[^()]*\)",
             r"^\s*at (?:[\w$.<>\[\] ]+ \()?(?:/|file:|node:|[A-Za-z]:\\)[^()\s]*:\d+:\d+\)?",
             r'^\s*Exception in thread "',
-            r"^\s*Caused by: [\w.$]+",
+            r"^\s*Caused by: (?:[a-z_]\w*\.)+[A-Z][\w$]*",
             r"^\s*(?:[a-z_][\w]*\.)+[A-Z]\w*(?:Exception|Error|Throwable)\b",
             r"^\s*[A-Z]\w*(?:Exception|Error): ",
             r"^\s*\.\.\. \d+ more\b",
@@ -210,7 +213,8 @@ _VERSION_PREFIX = re.compile(r"(?:\b(?:v|ver\.?|version|release|build)|버전|�
 _URL = re.compile(r"(?i:https?)://[^\s<>\"'`\u0080-\uffff]+")
 _TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}")
 _HEX = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32,}(?![0-9A-Za-z])")
-_COMMIT_PREFIX = re.compile(r"(?:commit|커밋|コミット)\W{0,3}$|/commit/$|/commits/$", re.IGNORECASE)
+_COMMIT_PREFIX = re.compile(r"(?:commit|커밋|コミット)\W{0,3}$|/commits?/$", re.IGNORECASE)
+_DIGEST_PREFIX = re.compile(r"(?:sha-?256|digest|hash|해시|ハッシュ)\W{0,3}$", re.IGNORECASE)
 _HOSTNAME = re.compile(r"(?<![\w.@-])[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?![\w-])")
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_\-+/=]|\.(?=[A-Za-z0-9_\-])")
 
@@ -302,7 +306,7 @@ def _raw_spans(
         (m.start(), m.end(), "email") for m in _EMAIL.finditer(text) if m.group().lower() not in allowed_emails
     ]
     spans += _ip_spans(text)
-    spans += _entropy_spans(text)
+    spans += _entropy_spans(text, policy)
     spans += _host_spans(text, internal_hosts)
     # Signing parameters of an accepted signed URL are the permitted form, not a leak.
     return [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in exempt)]
@@ -366,14 +370,26 @@ def _ip_spans(text: str) -> Iterator[tuple[int, int, str]]:
         yield match.start(), match.end(), "ipv6"
 
 
-def _entropy_spans(text: str) -> Iterator[tuple[int, int, str]]:
+def _entropy_spans(text: str, policy: EvidencePolicy) -> Iterator[tuple[int, int, str]]:
+    urls = [(m.start(), m.end(), m.group()) for m in _URL.finditer(text)]
     for match in _TOKEN.finditer(text):
-        token = match.group().strip("-_=/+")
-        if _looks_random(token):
-            yield match.start(), match.end(), "high_entropy_token"
+        url = next((u for u in urls if u[0] <= match.start() < u[1]), None)
+        if url is None:
+            pieces = [(match.start(), match.group())]
+        elif _host_matches(_host_of(url[2]), policy.dashboard_hosts):
+            continue  # dashboard ids in allow-listed links are random by design
+        else:
+            # In a URL a slash separates path segments, not base64 symbols.
+            pieces = [(match.start() + p.start(), p.group()) for p in re.finditer(r"[^/]+", match.group())]
+        for start, piece in pieces:
+            if _looks_random(piece.strip("-_=+")):
+                yield start, start + len(piece), "high_entropy_token"
     for match in _HEX.finditer(text):
         token = match.group()
-        if len(token) == 40 and _COMMIT_PREFIX.search(text[max(0, match.start() - 12) : match.start()]):
+        before = text[max(0, match.start() - 12) : match.start()]
+        if len(token) == 40 and _COMMIT_PREFIX.search(before):
+            continue
+        if len(token) == 64 and _DIGEST_PREFIX.search(before):
             continue
         if _HEX_ENTROPY.calculate_shannon_entropy(token) > _HEX_ENTROPY.entropy_limit:
             yield match.start(), match.end(), "high_entropy_token"
@@ -496,6 +512,13 @@ def _is_internal(host: str, internal_hosts: Iterable[str]) -> bool:
     if "." in host and host.endswith(_INTERNAL_SUFFIXES):
         return True
     return _host_matches(host, internal_hosts)
+
+
+def _host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def _is_ip(host: str) -> bool:
