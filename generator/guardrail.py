@@ -162,13 +162,17 @@ _HEX_ENTROPY = HexHighEntropyString()
 _LEVEL = r"(?:FATAL|CRITICAL|CRIT|SEVERE|ERROR|ERR|WARNING|WARN|NOTICE|INFO|DEBUG|TRACE|PANIC)"
 # Machine timestamps: these carry seconds, which people do not write in status texts.
 _MACHINE_TIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}"              # ISO 8601 with seconds
+    r"\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}:\d{2}"         # ISO 8601 (or nginx 2025/10/03) with seconds
     r"|\b\d{2}:\d{2}:\d{2}[.,]\d{3,}"                     # 01:14:03.123
     r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d{2}:\d{2}:\d{2}"  # syslog
     r"|\[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2}"              # [02/Oct/2025:10:14:03 (access log)
     r"|\b1\d{12}\b"                                         # epoch milliseconds
 )
-_LEVEL_TOKEN = re.compile(rf"(?<![\w-])\[?{_LEVEL}\]?(?![\w-])")
+_LEVEL_TOKEN = re.compile(
+    rf"(?<![\w-])\[?{_LEVEL}\]?(?![\w-])"
+    r"|\[(?:emerg|alert|crit|error|warn|notice|info|debug)\]"   # nginx / Apache error logs
+    r"|(?<![\w-])(?:LOG|STATEMENT|DETAIL|HINT):"                # PostgreSQL
+)
 _LOG_LAYOUTS = re.compile(
     "|".join(
         [
