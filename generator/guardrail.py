@@ -31,7 +31,6 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
-import string
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Iterator
