@@ -16,13 +16,14 @@ Decisions that keep ordinary status texts clean:
   needs a machine timestamp (with seconds) *and* a level, or a well-known log layout.
 - A dotted quad right after `v`, `version`, `버전`, `バージョン` or `ver.` is a version number,
   not an address; any other valid dotted quad is an IPv4 address (`1.2.3.4` in prose is flagged).
-- Generic high-entropy tokens must be at least 20 characters and mix upper case, lower case and
-  digits (or be 32+ hex digits); hyphenated slugs, ticket ids (`CS-20251002-0042`) and dashboard
+- Generic high-entropy tokens must be at least 20 characters (16 for one URL path segment), mix
+  upper case, lower case and digits, and carry 4 bits of entropy per symbol (or be 32+ hex digits); hyphenated slugs, ticket ids (`CS-20251002-0042`) and dashboard
   paths do not qualify. A 40-digit git commit id right after `commit`/`커밋`/`コミット` or
   `/commit/` is allowed: RCAs link commits; so is a 64-digit digest after `sha256:`/`digest`/
   `해시`/`ハッシュ`, since RCAs are pinned in a hash chain. Inside a URL, path segments are judged
   one by one, and the ids in links to allow-listed dashboards are not judged at all (other
   detectors still apply there).
+- A private key block runs to its END line, or to the end of the text when that is missing.
 - The signing parameters of a signed URL that the evidence policy accepts are not secrets for
   this purpose (an S3 presigned URL carries the access key id in `X-Amz-Credential`).
 """
