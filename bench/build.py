@@ -1,0 +1,145 @@
+"""Benchmark of `statusgen build`: N synthetic incidents in ko/ja/en (~150 words each), full build.
+
+Prints the wall time and peak memory of the build (run in a child process so the figures are its own),
+the search index size (raw and gzip) and the home page's weight (HTML + CSS + JS, raw and gzip).
+
+    python bench/build.py [-n 1000] [--repeat 3] [--keep DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import random
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+WORDS = {
+    "ko": "수집 지연 인시던트 검색 알림 콘솔 샤드 소비자 복구 완화 조치 확인 영향 범위 고객 지표 증가 정상 배포 모니터링".split(),
+    "ja": "取り込み 遅延 インシデント 検索 通知 コンソール シャード コンシューマー 復旧 緩和 対応 確認 影響 範囲 指標 増加 正常 デプロイ 監視".split(),
+    "en": "ingest latency incident search notification console shard consumer recovery mitigation action scope customer metric rise normal deploy monitoring error rate".split(),
+}
+COMPONENTS = [f"{r}-{s}" for r in ("kr", "jp") for s in ("console", "api", "ingest", "search", "notifications")]
+
+
+def words(rng: random.Random, lang: str, count: int) -> str:
+    return " ".join(rng.choice(WORDS[lang]) for _ in range(count)) + "."
+
+
+def texts(rng: random.Random, count: int, indent: str) -> str:
+    return "".join(f"{indent}{lang}: {words(rng, lang, count)!s}\n" for lang in ("ko", "ja", "en"))
+
+
+def write_incidents(repo: Path, n: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    base = NOW - timedelta(days=400)
+    for index in range(n):
+        region = rng.choice(["KR", "JP"])
+        offset = "+09:00"
+        detected = (base + timedelta(minutes=rng.randrange(0, 399 * 24 * 60))).astimezone(
+            timezone(timedelta(hours=9)))
+        resolved = detected + timedelta(minutes=rng.randrange(20, 300))
+        updates = []
+        at = detected + timedelta(minutes=5)
+        statuses = ["investigating", "identified", "monitoring", "resolved"]
+        for step, status in enumerate(statuses):
+            at = at if step == 0 else min(at + timedelta(minutes=rng.randrange(5, 30)), resolved)
+            when = resolved if status == "resolved" else at
+            updates.append(
+                f"  - at: {when.isoformat()}\n    status: {status}\n    text:\n" + texts(rng, 30, "      "))
+        component = rng.choice([c for c in COMPONENTS if c.startswith(region.lower())])
+        (repo / "incidents" / f"bench-{index:05d}.yaml").write_text(
+            f"id: bench-{index:05d}\nregion: {region}\nseverity: {rng.choice(['S1', 'S2', 'S3', 'S4'])}\n"
+            f"impact: {rng.choice(['minor', 'major', 'critical'])}\n"
+            f"title:\n" + texts(rng, 6, "  ") + "summary:\n" + texts(rng, 20, "  ")
+            + f"components:\n  - id: {component}\n    status: partial_outage\n"
+            f"detected_at: {detected.isoformat()}\nresolved_at: {resolved.isoformat()}\n"
+            "updates:\n" + "".join(updates),
+            encoding="utf-8",
+        )
+
+
+
+def make_repo(target: Path, n: int) -> Path:
+    for name in ("status.yaml", "mkdocs.yml"):
+        shutil.copy2(PROJECT / name, target / name)
+    shutil.copytree(PROJECT / "site", target / "site")
+    (target / "incidents").mkdir()
+    write_incidents(target, n)
+    return target
+
+
+CHILD = """
+import resource, sys, time
+from datetime import datetime
+from pathlib import Path
+from generator.build import build_site
+start = time.perf_counter()
+build_site(Path(sys.argv[1]), Path(sys.argv[2]), datetime.fromisoformat(sys.argv[3]))
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def measure(repo: Path, out: Path) -> tuple[float, float]:
+    done = subprocess.run([sys.executable, "-c", CHILD, str(repo), str(out), NOW.isoformat()],
+                          check=True, capture_output=True, text=True, cwd=PROJECT)
+    seconds, rss_kb = done.stdout.split()
+    return float(seconds), int(rss_kb) / 1024
+
+
+def gz(data: bytes) -> int:
+    return len(gzip.compress(data, 9))
+
+
+def home_weight(out: Path) -> tuple[int, int]:
+    html = (out / "index.html").read_bytes()
+    raw, packed = len(html), gz(html)
+    for ref in re.findall(rb'(?:href|src)="([^"]+\.(?:css|js))"', html):
+        path = out / ref.decode().split("?")[0].lstrip("./")
+        if path.is_file():
+            data = path.read_bytes()
+            raw += len(data)
+            packed += gz(data)
+    return raw, packed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=1000, help="incidents per language (default 1000)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="keep the generated repository and site here")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="statusgen-bench-"))
+    try:
+        t0 = time.perf_counter()
+        repo = make_repo(work, args.n)
+        print(f"generated {args.n} incidents x 3 languages in {time.perf_counter() - t0:.2f} s")
+        runs = [measure(repo, work / "public") for _ in range(args.repeat)]
+        walls = [r[0] for r in runs]
+        out = work / "public"
+        index = out / "search" / "search_index.json"
+        pages = sum(1 for _ in out.rglob("index.html"))
+        home_raw, home_gz = home_weight(out)
+        print(f"build wall time: median {statistics.median(walls):.2f} s (runs: {', '.join(f'{w:.2f}' for w in walls)})")
+        print(f"peak memory (max RSS of the build process): {max(r[1] for r in runs):.0f} MB")
+        print(f"pages written: {pages}")
+        print(f"search index: {index.stat().st_size / 1e6:.2f} MB raw, {gz(index.read_bytes()) / 1e6:.2f} MB gzip")
+        print(f"home page (HTML + CSS + JS): {home_raw / 1e3:.1f} KB raw, {home_gz / 1e3:.1f} KB gzip")
+        if args.keep:
+            shutil.copytree(work, args.keep, dirs_exist_ok=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+
+if __name__ == "__main__":
+    main()
