@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone, tzinfo
+from functools import lru_cache
 
 from babel.dates import format_skeleton
 
@@ -13,6 +14,7 @@ def _clock(dt: datetime) -> str:
     return dt.strftime("%H:%M")
 
 
+@lru_cache(maxsize=65536)  # the same moments recur on the home, history and incident pages
 def format_local_and_utc(moment: datetime, tz: tzinfo, lang: str) -> str:
     """`2025년 10월 2일 (목) 10:14 KST (01:14 UTC)`; the UTC date is repeated only when it differs."""
     local = moment.astimezone(tz)
