@@ -1,0 +1,121 @@
+"""Shared fixtures: real SSH keys made with ssh-keygen, real git repositories, sample RCA content."""
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# The RCA of the worked example in the mission (S2, KR ingest latency), in the three languages.
+SAMPLE_RCA = {
+    "rca/2025-10-02-kr-ingest-latency.ko.md": (
+        "# RCA: KR 인제스트→인시던트 지연\n\n"
+        "- 기간: 2025-10-02 10:14–11:26 KST (01:14–02:26 UTC)\n"
+        "- 원인: 샤드 편중 + 룰 리플레이 비용 증가\n"
+        "- 재발 방지: 샤드 정책, 쿼리 캐시 TTL, 신규 게이트\n"
+    ),
+    "rca/2025-10-02-kr-ingest-latency.ja.md": (
+        "# RCA: KR インジェスト→インシデント遅延\n\n"
+        "- 期間: 2025-10-02 10:14–11:26 KST (01:14–02:26 UTC)\n"
+        "- 原因: シャードの偏り + ルールリプレイコストの増加\n"
+    ),
+    "rca/2025-10-02-kr-ingest-latency.en.md": (
+        "# RCA: KR ingest→incident latency\n\n"
+        "- Period: 2025-10-02 10:14–11:26 KST (01:14–02:26 UTC)\n"
+        "- Cause: shard skew + rising rule-replay cost\n"
+        "- Prevention: shard policy, query-cache TTL, a new gate\n"
+    ),
+}
+
+ORIGIN = "status.example.com/rca-ledger"
+
+
+@dataclass(frozen=True)
+class SshKey:
+    """A real ed25519 key pair made at test time."""
+
+    private: Path
+    public_line: str
+    principal: str
+
+    def allowed_signers_line(self, namespaces: str = "git,statusgen-ledger") -> str:
+        return f'{self.principal} namespaces="{namespaces}" {self.public_line}'
+
+
+@pytest.fixture
+def make_key(tmp_path):
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir(exist_ok=True)
+
+    def make(principal: str) -> SshKey:
+        private = keys_dir / principal.replace("@", "_at_")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", principal, "-f", str(private)],
+                       check=True, stdin=subprocess.DEVNULL)
+        return SshKey(private, Path(f"{private}.pub").read_text().strip(), principal)
+
+    return make
+
+
+def write_allowed_signers(path: Path, *keys: SshKey) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(key.allowed_signers_line() + "\n" for key in keys))
+    return path
+
+
+class GitRepo:
+    """A real git repository in a tmp dir, committed to through the git command line."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str, **kwargs) -> str:
+        done = subprocess.run(["git", "-C", str(self.path), *args], env=self.env, capture_output=True,
+                              text=True, check=True, **kwargs)
+        return done.stdout
+
+    def write(self, files: dict[str, str | bytes]) -> None:
+        for rel, content in files.items():
+            target = self.path / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content.encode() if isinstance(content, str) else content)
+
+    def commit(self, message: str, files: dict[str, str | bytes] | None = None, *,
+               key: SshKey | None = None, author: str | None = None) -> str:
+        """Write `files`, stage everything and commit, SSH-signed with `key` when given."""
+        if files:
+            self.write(files)
+        self.git("add", "-A")
+        email = author or (key.principal if key else "someone@example.com")
+        identity = ["-c", f"user.email={email}", "-c", "user.name=Test Engineer"]
+        signing = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key.private}"] if key else []
+        sign_flag = ["-S"] if key else ["--no-gpg-sign"]
+        self.git(*identity, *signing, "commit", "-q", *sign_flag, "-m", message)
+        return self.git("rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def repo(tmp_path):
+    path = tmp_path / "repo"
+    path.mkdir()
+    return GitRepo(path)
+
+
+@pytest.fixture
+def sample_rca() -> dict[str, bytes]:
+    """The worked example's RCA files as repository-relative path -> bytes."""
+    return {path: text.encode() for path, text in SAMPLE_RCA.items()}
+
+
+@pytest.fixture
+def origin() -> str:
+    return ORIGIN
+
+
+@pytest.fixture
+def allowed_signers():
+    """Write an allowed-signers file for the given keys (namespaces git and statusgen-ledger)."""
+    return write_allowed_signers
