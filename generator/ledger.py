@@ -392,3 +392,33 @@ def write_proofs(out_dir: Path, entries: Sequence[LedgerEntry], previous: Checkp
         path.write_text(json.dumps(consistency_proof_document(entries, previous), indent=2) + "\n", encoding="utf-8")
         written.append(path)
     return written
+
+
+# --- one publication ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What one publication did to the ledger."""
+
+    appended: tuple[LedgerEntry, ...]
+    entries: tuple[LedgerEntry, ...]
+    checkpoint: Checkpoint
+    previous: Checkpoint | None
+
+
+def record_publication(repo_root: Path, origin: str, key_path: Path, now: datetime) -> Publication:
+    """Append new RCA revisions found in `rca/` to `ledger/rca.jsonl` and sign a fresh checkpoint.
+
+    The step `publish` runs between building the site and committing it. The previous checkpoint
+    (if any) is returned so a consistency proof from it can be published.
+    """
+    root = Path(repo_root)
+    previous_body = root / CHECKPOINT_PATH
+    previous = parse_checkpoint(previous_body.read_bytes(), CHECKPOINT_PATH) if previous_body.exists() else None
+    existing = read_ledger(root / LEDGER_PATH, LEDGER_PATH)
+    appended = entries_to_append(existing, collect_rca_files(root), now)
+    append_entries(root / LEDGER_PATH, appended)
+    entries = existing + appended
+    checkpoint = write_checkpoint(root, entries, origin, key_path)
+    return Publication(tuple(appended), tuple(entries), checkpoint, previous)
