@@ -422,3 +422,35 @@ def record_publication(repo_root: Path, origin: str, key_path: Path, now: dateti
     entries = existing + appended
     checkpoint = write_checkpoint(root, entries, origin, key_path)
     return Publication(tuple(appended), tuple(entries), checkpoint, previous)
+
+
+# --- what the site serves ----------------------------------------------------------------------
+
+# The customer's verification script; it lives outside the package so it stays standard-library only.
+VERIFY_SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "verify_rca.py"
+SITE_LEDGER_DIR = "ledger"
+
+
+def export_ledger(repo_root: Path, site_dir: Path, previous: Checkpoint | None = None,
+                  allowed_signers: str = ALLOWED_SIGNERS_PATH, script: Path = VERIFY_SCRIPT) -> Path:
+    """Copy what a customer needs to verify RCAs offline into `<site>/ledger/` and return that directory.
+
+    It holds the ledger, the checkpoint and its signature, the allowed-signers file, the RCA source
+    files at their ledger paths, inclusion proofs for every entry, the consistency proof from
+    `previous` and `verify_rca.py`. The layout is what `tools/verify_rca.py --site` reads.
+    """
+    root = Path(repo_root)
+    out = Path(site_dir) / SITE_LEDGER_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    entries = read_ledger(root / LEDGER_PATH, LEDGER_PATH)
+    for source, target in ((LEDGER_PATH, "rca.jsonl"), (CHECKPOINT_PATH, "checkpoint"),
+                           (SIGNATURE_PATH, "checkpoint.sig"), (allowed_signers, "allowed_signers")):
+        if not (root / source).exists():
+            raise LedgerError(f"{source}: missing; run the ledger step of publish first")
+        (out / target).write_bytes((root / source).read_bytes())
+    for path, data in collect_rca_files(root).items():
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_bytes(data)
+    write_proofs(out / "proofs", entries, previous)
+    (out / "verify_rca.py").write_bytes(Path(script).read_bytes())
+    return out

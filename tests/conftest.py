@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+from generator import ledger, verify
 
 # The RCA of the worked example in the mission (S2, KR ingest latency), in the three languages.
 SAMPLE_RCA = {
@@ -30,6 +34,9 @@ SAMPLE_RCA = {
 }
 
 ORIGIN = "status.example.com/rca-ledger"
+INCIDENT = "incidents/2025/kr-ingest-latency.yaml"
+INCIDENT_YAML = "id: kr-ingest-latency\nseverity: S2\nregion: KR\nstatus: resolved\n"
+KST = timezone(timedelta(hours=9))
 
 
 @dataclass(frozen=True)
@@ -119,3 +126,46 @@ def origin() -> str:
 def allowed_signers():
     """Write an allowed-signers file for the given keys (namespaces git and statusgen-ledger)."""
     return write_allowed_signers
+
+
+class Published:
+    """A repository after its first publication: signed content commit, then a signed ledger commit."""
+
+    def __init__(self, repo, make_key, allowed_signers, sample_rca, origin):
+        self.repo = repo
+        self.root = repo.path
+        self.origin = origin
+        self.alice = make_key("alice@example.com")
+        self.ci = make_key("ci@example.com")
+        self.signers = allowed_signers(self.root / ledger.ALLOWED_SIGNERS_PATH, self.alice, self.ci)
+        self.base = repo.commit("Allowed signers", key=self.alice)
+        repo.commit("KR ingest latency incident and RCA", {INCIDENT: INCIDENT_YAML, **sample_rca}, key=self.alice)
+        self.publish(datetime(2025, 10, 3, 22, 0, tzinfo=KST))
+
+    def publish(self, now: datetime) -> ledger.Publication:
+        publication = ledger.record_publication(self.root, self.origin, self.ci.private, now)
+        self.repo.commit(f"Publish ledger ({publication.checkpoint.size} entries)", key=self.ci)
+        return publication
+
+    def rewrite_history(self, files: dict[str, str | bytes]) -> None:
+        """What a dishonest operator does: reset to before the RCA, commit different content and
+        publish again, every commit and the checkpoint signed with the right keys."""
+        self.repo.git("reset", "-q", "--hard", self.base)
+        self.repo.commit("KR ingest latency incident and RCA", {INCIDENT: INCIDENT_YAML, **files}, key=self.alice)
+        self.publish(datetime(2025, 10, 3, 22, 0, tzinfo=KST))
+
+    def save_checkpoint(self, where):
+        """What a customer keeps: the checkpoint body and its signature."""
+        where.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.root / ledger.CHECKPOINT_PATH, where / "checkpoint")
+        shutil.copy(self.root / ledger.SIGNATURE_PATH, where / "checkpoint.sig")
+        return where / "checkpoint"
+
+    def verify(self, **kwargs) -> list[str]:
+        return verify.verify_repository(self.root, **kwargs)
+
+
+@pytest.fixture
+def published(repo, make_key, sample_rca, origin):
+    """A repository after its first publication, signed by alice (engineer) and ci (publisher)."""
+    return Published(repo, make_key, write_allowed_signers, sample_rca, origin)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
 
@@ -15,42 +14,7 @@ from generator import ledger, verify
 KST = timezone(timedelta(hours=9))
 EN = "rca/2025-10-02-kr-ingest-latency.en.md"
 INCIDENT = "incidents/2025/kr-ingest-latency.yaml"
-INCIDENT_YAML = "id: kr-ingest-latency\nseverity: S2\nregion: KR\nstatus: resolved\n"
-
-
-class Published:
-    """A repository after its first publication: signed content commit, then a signed ledger commit."""
-
-    def __init__(self, repo, make_key, allowed_signers, sample_rca, origin):
-        self.repo = repo
-        self.root = repo.path
-        self.origin = origin
-        self.alice = make_key("alice@example.com")
-        self.ci = make_key("ci@example.com")
-        self.signers = allowed_signers(self.root / ledger.ALLOWED_SIGNERS_PATH, self.alice, self.ci)
-        self.base = repo.commit("Allowed signers", key=self.alice)
-        repo.commit("KR ingest latency incident and RCA", {INCIDENT: INCIDENT_YAML, **sample_rca}, key=self.alice)
-        self.publish(datetime(2025, 10, 3, 22, 0, tzinfo=KST))
-
-    def publish(self, now: datetime) -> ledger.Publication:
-        publication = ledger.record_publication(self.root, self.origin, self.ci.private, now)
-        self.repo.commit(f"Publish ledger ({publication.checkpoint.size} entries)", key=self.ci)
-        return publication
-
-    def save_checkpoint(self, where):
-        """What a customer keeps: the checkpoint body and its signature."""
-        where.mkdir(parents=True, exist_ok=True)
-        shutil.copy(self.root / ledger.CHECKPOINT_PATH, where / "checkpoint")
-        shutil.copy(self.root / ledger.SIGNATURE_PATH, where / "checkpoint.sig")
-        return where / "checkpoint"
-
-    def verify(self, **kwargs) -> list[str]:
-        return verify.verify_repository(self.root, **kwargs)
-
-
-@pytest.fixture
-def published(repo, make_key, allowed_signers, sample_rca, origin):
-    return Published(repo, make_key, allowed_signers, sample_rca, origin)
+INCIDENT_YAML = "id: kr-ingest-latency\nseverity: S2\nregion: KR\nstatus: resolved\n"  # as in conftest
 
 
 def _only(problems: list[str]) -> str:
@@ -171,11 +135,7 @@ def test_history_rewritten_and_resigned_is_caught_only_against_a_saved_checkpoin
     saved = published.save_checkpoint(tmp_path / "customer")
     # The operator rewrites the RCA and the ledger from scratch and re-signs every commit and the
     # checkpoint with the right keys, so the repository on its own is self-consistent again.
-    published.repo.git("reset", "-q", "--hard", published.base)
-    assert not (published.root / ledger.LEDGER_PATH).exists()
-    published.repo.commit("KR ingest latency incident and RCA",
-                          {INCIDENT: INCIDENT_YAML, **sample_rca, EN: "# RCA: a minor blip\n"}, key=published.alice)
-    published.publish(datetime(2025, 10, 3, 22, 0, tzinfo=KST))
+    published.rewrite_history({**sample_rca, EN: "# RCA: a minor blip\n"})
 
     assert published.verify() == []
     problem = _only(published.verify(saved_checkpoint=saved))
