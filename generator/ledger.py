@@ -42,7 +42,10 @@ _FIELDS = ("id", "revision", "lang", "path", "sha256", "size", "published_at", "
 
 
 class LedgerError(ValueError):
-    """A ledger, checkpoint or RCA file the ledger cannot accept; the message names the file and line."""
+    """A ledger, checkpoint, RCA, allowed-signers file or revision that cannot be used as given.
+
+    The message names the file (and line) or revision, and what is wrong with it.
+    """
 
 
 @dataclass(frozen=True)

@@ -186,7 +186,10 @@ def read_commit_signatures(repo_path: Path, allowed_signers: Path, since: str | 
 
     Raises LedgerError when a revision does not exist.
     """
-    repo = git.Repo(repo_path)
+    try:
+        repo = git.Repo(repo_path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise LedgerError(f"{repo_path}: not a git repository; commit signatures cannot be checked") from None
     for rev in filter(None, (since, branch)):
         try:
             repo.commit(rev)
@@ -194,10 +197,14 @@ def read_commit_signatures(repo_path: Path, allowed_signers: Path, since: str | 
             raise LedgerError(f"{repo_path}: no commit {rev!r} to check signatures from") from None
     rev_range = f"{since}..{branch}" if since else branch
     fmt = "%x1e%H%x1f%G?%x1f%GF%x1f%GS%x1f%ce%x1f%s"
-    out = subprocess.run(
+    # --full-history: a side-branch commit must not hide behind a merge that kept its changes.
+    done = subprocess.run(
         ["git", "-C", str(repo_path), "-c", f"gpg.ssh.allowedSignersFile={Path(allowed_signers).resolve()}",
          "log", "--full-history", "--name-only", f"--format={fmt}", rev_range, "--", *paths],
-        capture_output=True, text=True, check=True).stdout
+        capture_output=True, text=True)
+    if done.returncode != 0:
+        raise LedgerError(f"{repo_path}: git log {rev_range} failed: {done.stderr.strip()}")
+    out = done.stdout
     commits = []
     for record in out.split("\x1e")[1:]:
         head, _, names = record.partition("\n")

@@ -163,3 +163,24 @@ def test_key_fingerprint_matches_ssh_keygen(make_key):
 def test_malformed_allowed_signers_line_is_reported_with_line(tmp_path):
     with pytest.raises(ledger.LedgerError, match=r"allowed_signers:2: expected"):
         verify.parse_allowed_signers("# signers\nalice@example.com not-a-key\n", "allowed_signers")
+
+
+def test_commit_check_outside_a_git_repository_is_a_problem_not_a_crash(tmp_path, make_key, allowed_signers):
+    signers = allowed_signers(tmp_path / "allowed_signers", make_key("alice@example.com"))
+    (tmp_path / "site").mkdir()
+
+    assert "not a git repository" in _only(verify.check_commit_signatures(tmp_path / "site", signers))
+
+
+def test_merged_side_branch_commit_without_signature_is_reported(published):
+    repo = published.repo
+    repo.git("checkout", "-q", "-b", "hotfix")
+    sha = repo.commit("Unsigned hotfix to the incident", {INCIDENT: INCIDENT_YAML + "# hotfix\n"})
+    repo.git("checkout", "-q", "main")
+    repo.commit("Unrelated signed change", {"README.md": "statusgen\n"}, key=published.alice)
+    repo.git("-c", "user.email=alice@example.com", "-c", "user.name=Alice", "-c", "gpg.format=ssh",
+             "-c", f"user.signingkey={published.alice.private}", "merge", "-q", "-S", "--no-edit", "hotfix")
+
+    problems = published.verify()
+
+    assert any(p.startswith(f"commit {sha[:12]}") and p.endswith("is not signed") for p in problems), problems
