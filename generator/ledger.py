@@ -89,9 +89,10 @@ def _entry_from_json(obj: object, source: str, lineno: int) -> LedgerEntry:
     for field in ("id", "lang", "path", "sha256", "published_at"):
         if not isinstance(obj[field], str):
             raise _field_error(source, lineno, field, f"expected a string, got {obj[field]!r}")
-    for field in ("revision", "size"):
-        if not isinstance(obj[field], int) or isinstance(obj[field], bool) or obj[field] < (1 if field == "revision" else 0):
-            raise _field_error(source, lineno, field, f"expected a {'positive' if field == 'revision' else 'non-negative'} integer, got {obj[field]!r}")
+    for field, least, kind in (("revision", 1, "a positive"), ("size", 0, "a non-negative")):
+        value = obj[field]
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise _field_error(source, lineno, field, f"expected {kind} integer, got {value!r}")
     if obj["lang"] not in LANGS:
         raise _field_error(source, lineno, "lang", f"expected one of {', '.join(LANGS)}, got {obj['lang']!r}")
     for field in ("sha256", "supersedes"):
@@ -333,7 +334,8 @@ def signature_problems(body: bytes, signature: bytes, allowed_signers: Path, sou
                                    "-n", namespace, "-s", str(sig)], input=body, capture_output=True)
             if done.returncode == 0:
                 return []
-            failures.append(f"{principal}: {done.stderr.decode(errors='replace').strip() or done.stdout.decode(errors='replace').strip()}")
+            said = (done.stderr or done.stdout).decode(errors="replace").strip()
+            failures.append(f"{principal}: {said}")
         return [f"{source}: the signature does not verify for namespace {namespace} ({'; '.join(failures)})"]
 
 
@@ -370,7 +372,8 @@ def consistency_proof_document(entries: Sequence[LedgerEntry], previous: Checkpo
     """The published consistency proof from an earlier checkpoint to the current ledger."""
     tree = leaves(entries)
     if previous.size > len(tree):
-        raise LedgerError(f"the ledger has {len(tree)} entries, fewer than the {previous.size} of the previous checkpoint")
+        raise LedgerError(f"{LEDGER_PATH}: has {len(tree)} entries, fewer than the {previous.size} "
+                          "of the previous checkpoint")
     return {
         "old_size": previous.size,
         "new_size": len(tree),
