@@ -1,16 +1,20 @@
-"""Shared fixtures: a real Git repository holding a copy of the shipped sample content, built sites, a server."""
+"""Shared fixtures: real Git repositories (sample content, ledger scenarios), real SSH keys, built sites, a server."""
 from __future__ import annotations
 
 import functools
 import hashlib
 import http.server
+import os
 import shutil
 import subprocess
 import threading
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+from generator import ledger, verify
 
 PROJECT = Path(__file__).resolve().parent.parent
 CONTENT = ["status.yaml", "mkdocs.yml", "site", "incidents", "maintenance", "rca", "schemas"]
@@ -87,3 +91,164 @@ def serve():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+# ---------------------------------------------------------------- ledger and signatures
+
+# The RCA of the worked example in the mission (S2, KR ingest latency), in the three languages.
+SAMPLE_RCA = {
+    "rca/2025-10-02-kr-ingest-latency.ko.md": (
+        "# RCA: KR 인제스트→인시던트 지연\n\n"
+        "- 기간: 2025-10-02 10:14–11:26 KST (01:14–02:26 UTC)\n"
+        "- 원인: 샤드 편중 + 룰 리플레이 비용 증가\n"
+        "- 재발 방지: 샤드 정책, 쿼리 캐시 TTL, 신규 게이트\n"
+    ),
+    "rca/2025-10-02-kr-ingest-latency.ja.md": (
+        "# RCA: KR インジェスト→インシデント遅延\n\n"
+        "- 期間: 2025-10-02 10:14–11:26 KST (01:14–02:26 UTC)\n"
+        "- 原因: シャードの偏り + ルールリプレイコストの増加\n"
+    ),
+    "rca/2025-10-02-kr-ingest-latency.en.md": (
+        "# RCA: KR ingest→incident latency\n\n"
+        "- Period: 2025-10-02 10:14–11:26 KST (01:14–02:26 UTC)\n"
+        "- Cause: shard skew + rising rule-replay cost\n"
+        "- Prevention: shard policy, query-cache TTL, a new gate\n"
+    ),
+}
+
+ORIGIN = "status.example.com/rca-ledger"
+INCIDENT = "incidents/2025/kr-ingest-latency.yaml"
+INCIDENT_YAML = "id: kr-ingest-latency\nseverity: S2\nregion: KR\nstatus: resolved\n"
+KST = timezone(timedelta(hours=9))
+
+
+@dataclass(frozen=True)
+class SshKey:
+    """A real ed25519 key pair made at test time."""
+
+    private: Path
+    public_line: str
+    principal: str
+
+    def allowed_signers_line(self, namespaces: str = "git,statusgen-ledger") -> str:
+        return f'{self.principal} namespaces="{namespaces}" {self.public_line}'
+
+
+@pytest.fixture
+def make_key(tmp_path):
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir(exist_ok=True)
+
+    def make(principal: str) -> SshKey:
+        private = keys_dir / principal.replace("@", "_at_")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", principal, "-f", str(private)],
+                       check=True, stdin=subprocess.DEVNULL)
+        return SshKey(private, Path(f"{private}.pub").read_text().strip(), principal)
+
+    return make
+
+
+def write_allowed_signers(path: Path, *keys: SshKey) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(key.allowed_signers_line() + "\n" for key in keys))
+    return path
+
+
+class GitRepo:
+    """A real git repository in a tmp dir, committed to through the git command line."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str, **kwargs) -> str:
+        done = subprocess.run(["git", "-C", str(self.path), *args], env=self.env, capture_output=True,
+                              text=True, check=True, **kwargs)
+        return done.stdout
+
+    def write(self, files: dict[str, str | bytes]) -> None:
+        for rel, content in files.items():
+            target = self.path / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content.encode() if isinstance(content, str) else content)
+
+    def commit(self, message: str, files: dict[str, str | bytes] | None = None, *,
+               key: SshKey | None = None, author: str | None = None) -> str:
+        """Write `files`, stage everything and commit, SSH-signed with `key` when given."""
+        if files:
+            self.write(files)
+        self.git("add", "-A")
+        email = author or (key.principal if key else "someone@example.com")
+        identity = ["-c", f"user.email={email}", "-c", "user.name=Test Engineer"]
+        signing = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key.private}"] if key else []
+        sign_flag = ["-S"] if key else ["--no-gpg-sign"]
+        self.git(*identity, *signing, "commit", "-q", *sign_flag, "-m", message)
+        return self.git("rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def repo(tmp_path):
+    path = tmp_path / "repo"
+    path.mkdir()
+    return GitRepo(path)
+
+
+@pytest.fixture
+def sample_rca() -> dict[str, bytes]:
+    """The worked example's RCA files as repository-relative path -> bytes."""
+    return {path: text.encode() for path, text in SAMPLE_RCA.items()}
+
+
+@pytest.fixture
+def origin() -> str:
+    return ORIGIN
+
+
+@pytest.fixture
+def allowed_signers():
+    """Write an allowed-signers file for the given keys (namespaces git and statusgen-ledger)."""
+    return write_allowed_signers
+
+
+class Published:
+    """A repository after its first publication: signed content commit, then a signed ledger commit."""
+
+    def __init__(self, repo, make_key, allowed_signers, sample_rca, origin):
+        self.repo = repo
+        self.root = repo.path
+        self.origin = origin
+        self.alice = make_key("alice@example.com")
+        self.ci = make_key("ci@example.com")
+        self.signers = allowed_signers(self.root / ledger.ALLOWED_SIGNERS_PATH, self.alice, self.ci)
+        self.base = repo.commit("Allowed signers", key=self.alice)
+        repo.commit("KR ingest latency incident and RCA", {INCIDENT: INCIDENT_YAML, **sample_rca}, key=self.alice)
+        self.publish(datetime(2025, 10, 3, 22, 0, tzinfo=KST))
+
+    def publish(self, now: datetime) -> ledger.Publication:
+        publication = ledger.record_publication(self.root, self.origin, self.ci.private, now)
+        self.repo.commit(f"Publish ledger ({publication.checkpoint.size} entries)", key=self.ci)
+        return publication
+
+    def rewrite_history(self, files: dict[str, str | bytes]) -> None:
+        """What a dishonest operator does: reset to before the RCA, commit different content and
+        publish again, every commit and the checkpoint signed with the right keys."""
+        self.repo.git("reset", "-q", "--hard", self.base)
+        self.repo.commit("KR ingest latency incident and RCA", {INCIDENT: INCIDENT_YAML, **files}, key=self.alice)
+        self.publish(datetime(2025, 10, 3, 22, 0, tzinfo=KST))
+
+    def save_checkpoint(self, where):
+        """What a customer keeps: the checkpoint body and its signature."""
+        where.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.root / ledger.CHECKPOINT_PATH, where / "checkpoint")
+        shutil.copy(self.root / ledger.SIGNATURE_PATH, where / "checkpoint.sig")
+        return where / "checkpoint"
+
+    def verify(self, **kwargs) -> list[str]:
+        return verify.verify_repository(self.root, **kwargs)
+
+
+@pytest.fixture
+def published(repo, make_key, sample_rca, origin):
+    """A repository after its first publication, signed by alice (engineer) and ci (publisher)."""
+    return Published(repo, make_key, write_allowed_signers, sample_rca, origin)
