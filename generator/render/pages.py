@@ -33,7 +33,7 @@ from .status import (
     published_maintenance,
 )
 
-RECENT_DAYS = 14
+RECENT_COUNT = 5
 ALLOWED_TAGS = {"p", "a", "strong", "em", "code", "ul", "ol", "li", "br", "b", "i"}
 
 
@@ -175,8 +175,8 @@ def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPag
         (m for m in maintenance if is_upcoming(m, now) or maintenance_state(m, now).value in ("in_progress", "verifying")),
         key=lambda m: m.scheduled_for,
     )
-    recent = [i for i in incidents if not is_active(i, now) and i.detected_at <= now
-              and i.detected_at >= now - timedelta(days=RECENT_DAYS)][:10]
+    # the latest resolved incidents, however old: a quiet month should not make the history look empty
+    recent = [i for i in incidents if not is_active(i, now) and i.detected_at <= now][:RECENT_COUNT]
     months = _history_by_month(incidents, maintenance, now, repository)
     for lang in repository.config.languages:
         def ctx(page: str) -> PageContext:
