@@ -1,0 +1,184 @@
+"""Ticket exports -> `Ticket` values: JSON Lines or CSV from the ticketing system, one ticket a line/row.
+
+Every bad row is reported as `path:line: field: expected ..., got ...`, all of them in one run. The caller
+decides whether good rows are still used (`--skip-invalid`) or whether any bad row fails the run.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from .load import Problem, field_path
+from .model import Id, Model, Severity, Timestamp
+
+Category = Literal["billing", "incident", "howto", "fp/miss"]
+# CSV cells that hold several values separate them with this character (URLs and times never contain it).
+LIST_SEPARATOR = "|"
+CSV_LIST_FIELDS = ("evidence_uri", "public_replies_at", "waiting_on_customer")
+
+
+class WaitingInterval(Model):
+    """The ticket waited on the customer (Zendesk's *pending*): the resolution clock is paused."""
+
+    start: Timestamp
+    end: Timestamp | None = None
+
+
+TicketId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", max_length=120)]
+
+
+class Ticket(Model):
+    id: TicketId
+    severity: Severity
+    tenant: str = Field(min_length=1)
+    region: str = Field(min_length=1)
+    category: Category
+    purpose: str = Field(min_length=1)
+    evidence_uri: list[str] = []
+    created_at: Timestamp
+    owner_assigned_at: Timestamp | None = None
+    first_public_reply_at: Timestamp | None = None
+    public_replies_at: list[Timestamp] = Field(default=[], description="Every later public reply")
+    waiting_on_customer: list[WaitingInterval] = []
+    resolved_at: Timestamp | None = None
+    closed_at: Timestamp | None = None
+    csat: int | None = Field(default=None, ge=1, le=5)
+    incident_id: Id | None = None
+
+    @field_validator("evidence_uri")
+    @classmethod
+    def _uris(cls, value: list[str]) -> list[str]:
+        for uri in value:
+            if not uri.startswith(("https://", "http://")):
+                raise ValueError(f"expected http(s) URLs, got {uri!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _order(self) -> "Ticket":
+        for name in ("owner_assigned_at", "first_public_reply_at", "resolved_at", "closed_at"):
+            moment = getattr(self, name)
+            if moment is not None and moment < self.created_at:
+                raise ValueError(f"{name}: expected a time at or after created_at ({self.created_at.isoformat()}), "
+                                 f"got {moment.isoformat()}")
+        if self.closed_at and self.resolved_at and self.closed_at < self.resolved_at:
+            raise ValueError(f"closed_at: expected a time at or after resolved_at ({self.resolved_at.isoformat()}), "
+                             f"got {self.closed_at.isoformat()}")
+        if self.public_replies_at and self.first_public_reply_at is None:
+            raise ValueError("first_public_reply_at: expected the first public reply when later replies exist, "
+                             "found none")
+        for interval in self.waiting_on_customer:
+            if interval.end is not None and interval.end < interval.start:
+                raise ValueError(f"waiting_on_customer: expected each interval's end after its start, got "
+                                 f"{interval.start.isoformat()}/{interval.end.isoformat()}")
+        return self
+
+    @property
+    def replies(self) -> list[datetime]:
+        """All public replies in time order, the first one included."""
+        first = [self.first_public_reply_at] if self.first_public_reply_at else []
+        return sorted(first + list(self.public_replies_at))
+
+
+@dataclass(frozen=True)
+class TicketImport:
+    tickets: tuple[Ticket, ...]
+    problems: tuple[Problem, ...]
+
+
+def _problems(exc: ValidationError, path: str, line: int) -> list[Problem]:
+    found = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "required field is missing"
+        elif error["type"] == "extra_forbidden":
+            message = "unknown field; expected one of: " + ", ".join(Ticket.model_fields)
+        elif error["type"] in ("enum", "literal_error"):
+            message = f"expected one of {error['ctx']['expected'].replace(chr(39), '')}, got {error.get('input')!r}"
+        elif error["type"] == "string_pattern_mismatch":
+            message = f"expected text matching {error['ctx']['pattern']}, got {error.get('input')!r}"
+        elif not message.startswith("expected"):
+            message = f"expected {message.removeprefix('Input should be ').rstrip('.')}, got {error.get('input')!r}"
+        field = field_path(loc)
+        if not loc and ": " in message and message.split(": ", 1)[0] in Ticket.model_fields:
+            field, message = message.split(": ", 1)
+        found.append(Problem(path, line, field, message))
+    return found
+
+
+def _from_csv_row(row: dict[str, str]) -> dict[str, object]:
+    data: dict[str, object] = {}
+    for key, value in row.items():
+        if key is None:  # more cells than columns
+            data["<extra cells>"] = value
+            continue
+        value = (value or "").strip()
+        if value == "":
+            continue
+        if key in CSV_LIST_FIELDS:
+            items = [item.strip() for item in value.split(LIST_SEPARATOR) if item.strip()]
+            if key == "waiting_on_customer":
+                data[key] = [dict(zip(("start", "end"), item.split("/", 1))) for item in items]
+            else:
+                data[key] = items
+        elif key == "csat":
+            data[key] = int(value) if value.isdigit() else value
+        else:
+            data[key] = value
+    return data
+
+
+def read_tickets(paths: list[Path]) -> TicketImport:
+    """Read every export; `.jsonl`/`.json` as JSON Lines, `.csv` as CSV with a header row."""
+    tickets: list[Ticket] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        shown = str(path)
+        for line, data in _rows(Path(path), problems):
+            try:
+                ticket = Ticket.model_validate(data)
+            except ValidationError as exc:
+                problems.extend(_problems(exc, shown, line))
+                continue
+            if ticket.id in seen:
+                problems.append(Problem(shown, line, "id", f"expected a unique ticket id, got {ticket.id!r} "
+                                                             f"already at {seen[ticket.id]}"))
+                continue
+            seen[ticket.id] = f"{shown}:{line}"
+            tickets.append(ticket)
+    return TicketImport(tuple(tickets), tuple(problems))
+
+
+def _rows(path: Path, problems: list[Problem]):
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(shown, 1, "", f"expected a readable UTF-8 file, got {exc}"))
+        return
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(text.splitlines(keepends=True))
+        for row in reader:
+            yield reader.line_num, _from_csv_row(row)
+        return
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(shown, number, "", f"expected one JSON object per line, got invalid JSON "
+                                                       f"({exc.msg} at column {exc.colno})"))
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(shown, number, "", f"expected a JSON object, got {type(data).__name__}"))
+            continue
+        yield number, data
