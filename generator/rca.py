@@ -76,10 +76,13 @@ def completeness_problems(rca: Rca) -> list[Problem]:
     lang = rca.lang
     sections = {s.key: s for s in split_sections(rca) if s.key}
     problems: list[Problem] = []
-    for key in SECTION_KEYS:
+    for index, key in enumerate(SECTION_KEYS):
         title = SECTIONS[lang][key]
         if key not in sections:
-            problems.append(Problem(rca.path, rca.body_line, f"section '{title}'",
+            # Point at where the section belongs: the heading of the next section that is there.
+            following = [sections[k].line for k in SECTION_KEYS[index + 1:] if k in sections]
+            line = following[0] if following else max((s.line for s in sections.values()), default=rca.body_line)
+            problems.append(Problem(rca.path, line, f"section '{title}'",
                                     f"expected a '## {title}' section, found none"))
         elif sections[key].is_empty:
             problems.append(Problem(rca.path, sections[key].line, f"section '{title}'",
