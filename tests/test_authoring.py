@@ -204,3 +204,18 @@ def test_rca_new_refuses_to_overwrite(sample_repo):
     result = run("rca", "new", "2025-10-02-kr-ingest-latency", "--root", str(sample_repo), "--now", NOW)
     assert result.exit_code == 1
     assert "already exist" in result.output
+
+
+def test_update_appends_to_the_updates_list_even_when_other_fields_follow_it(sample_repo):
+    assert new_incident(sample_repo).exit_code == 0
+    path = sample_repo / NEW_FILE
+    path.write_text(path.read_text(encoding="utf-8") + "# reviewed by: CS lead\nsummary:\n  ko: 요약\n  ja: 概要\n  en: Summary\n",
+                    encoding="utf-8")
+    result = run("update", NEW_ID, "--root", str(sample_repo), "--now", "2025-10-26T12:10:00+09:00",
+                 "--status", "monitoring", "--macro", "progress", "--next", "30m", "--var", "value=5 s")
+    assert result.exit_code == 0, result.output
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("# reviewed by: CS lead\nsummary:\n  ko: 요약\n  ja: 概要\n  en: Summary\n")
+    incident = next(i for i in load_content(sample_repo).repository.incidents if i.id == NEW_ID)
+    assert [u.status.value for u in incident.updates] == ["investigating", "monitoring"]
+    assert incident.summary.en == "Summary"
