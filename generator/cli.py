@@ -95,3 +95,141 @@ def build(root: Path, now: datetime | None, out: Path) -> None:
     for draft in result.drafts_skipped:
         click.echo(f"skipped draft: {draft}")
     click.echo(f"built {result.pages} pages into {result.out}")
+
+
+# ---------------------------------------------------------------- communication: macros, drafts, RCAs
+
+
+def _authoring_failed(error) -> None:
+    report_problems(error.problems)
+    click.echo(f"error: {error}", err=True)
+    sys.exit(1)
+
+
+def _ask(value, label: str, option: str, **prompt):
+    """The option's value; prompt for it in a terminal, refuse otherwise (CI must pass every option)."""
+    if value not in (None, (), []):
+        return value
+    if sys.stdin.isatty():
+        return click.prompt(label, **prompt)
+    click.echo(f"error: missing {option} (not a terminal, so no prompt)", err=True)
+    sys.exit(2)
+
+
+@main.command()
+@root_option
+@click.argument("name")
+@click.option("--lang", type=click.Choice(["ko", "ja", "en"]), required=True)
+@click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
+              help="A placeholder's value (repeatable); ISO times are shown in local time and UTC.")
+@click.option("--region", default=None, help="Region whose time zone renders the times (e.g. KR).")
+def macro(root: Path, name: str, lang: str, variables: tuple[str, ...], region: str | None) -> None:
+    """Print the macro NAME rendered in one language, for ticket replies and chat."""
+    from .authoring import AuthoringError, parse_variables, render_one
+
+    try:
+        click.echo(render_one(root, name, lang, parse_variables(variables), region))
+    except AuthoringError as error:
+        _authoring_failed(error)
+
+
+@main.command()
+@root_option
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+def mask(root: Path, file) -> None:
+    """Print FILE (or stdin) with raw logs, secrets, addresses and internal hosts masked."""
+    from .authoring import mask as mask_with_config
+
+    click.echo(mask_with_config(root, file.read()), nl=False)
+
+
+@main.group()
+def new() -> None:
+    """Write new content files as drafts."""
+
+
+@new.command("incident")
+@root_option
+@now_option
+@click.option("--region", default=None, help="Region id, e.g. KR.")
+@click.option("--severity", type=click.Choice(["S1", "S2", "S3", "S4"]), default=None)
+@click.option("--component", "components", multiple=True, help="Component (kr-ingest) or service (ingest); repeatable.")
+@click.option("--detected", type=TIME, default=None, help="Detection time, ISO 8601 with offset.")
+@click.option("--ticket", default=None, help="Support ticket id, e.g. CS-20251002-0042.")
+@click.option("--tenant", "tenants", multiple=True, help="Affected tenant; repeatable.")
+@click.option("--evidence", multiple=True, metavar="URL", help="Evidence link (dashboard or signed URL); repeatable.")
+@click.option("--title", "titles", multiple=True, metavar="LANG=TEXT", help="Title in one language; repeatable.")
+@click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="Macro variable (metric, value...).")
+@click.option("--slug", default=None, help="Last part of the id/file name (default: the services).")
+@click.option("--macro", "macro_name", default=None, help="First-notice macro (default: by severity).")
+def new_incident_command(root, now, region, severity, components, detected, ticket, tenants, evidence, titles,
+                         variables, slug, macro_name) -> None:
+    """Write incidents/<year>/<date>-<region>-<slug>.yaml as a draft in ko/ja/en from the first-notice macro."""
+    from .authoring import AuthoringError, IncidentRequest, new_incident, parse_variables
+    from .model import Severity
+
+    region = _ask(region, "Region (e.g. KR)", "--region")
+    severity = _ask(severity, "Severity", "--severity", type=click.Choice(["S1", "S2", "S3", "S4"]))
+    components = _ask(list(components), "Components (comma separated, e.g. ingest)", "--component")
+    if isinstance(components, str):
+        components = [c.strip() for c in components.split(",") if c.strip()]
+    detected = _ask(detected, "Detected at (ISO 8601 with offset)", "--detected", type=TIME)
+    ticket = _ask(ticket, "Ticket id", "--ticket")
+    try:
+        request = IncidentRequest(
+            region=region, severity=Severity(severity), components=list(components), detected_at=detected,
+            ticket=ticket, now=clock(now), tenants=list(tenants), evidence=list(evidence),
+            titles=parse_variables(titles), variables=parse_variables(variables), slug=slug, macro=macro_name,
+        )
+        path = new_incident(root, request)
+    except AuthoringError as error:
+        _authoring_failed(error)
+    click.echo(f"wrote {path} (draft: review, fill any {{placeholder}}, then remove `draft: true`)")
+
+
+@main.command()
+@root_option
+@now_option
+@click.argument("incident_id")
+@click.option("--status", type=click.Choice(["investigating", "identified", "monitoring", "resolved"]), required=True)
+@click.option("--macro", "macro_name", default="progress", show_default=True, help="Macro for the texts.")
+@click.option("--next", "next_in", default=None, metavar="DURATION", help="Next update in, e.g. 30m.")
+@click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="Macro variable; repeatable.")
+def update(root, now, incident_id, status, macro_name, next_in, variables) -> None:
+    """Append an update in ko/ja/en to the incident INCIDENT_ID, keeping the rest of the file as it is."""
+    from .authoring import AuthoringError, append_update, parse_variables
+    from .model import _parse_duration
+
+    try:
+        if next_in is not None:
+            _parse_duration(next_in)
+        path = append_update(root, incident_id, status, macro_name, next_in, parse_variables(variables), clock(now))
+    except ValueError as error:
+        click.echo(f"error: --next: {error}", err=True)
+        sys.exit(2)
+    except AuthoringError as error:
+        _authoring_failed(error)
+    click.echo(f"appended a {status} update to {path}")
+
+
+@main.group()
+def rca() -> None:
+    """RCA (public summary) tools."""
+
+
+@rca.command("new")
+@root_option
+@now_option
+@click.argument("incident_id")
+@click.option("--force", is_flag=True, help="Overwrite existing RCA files.")
+def rca_new(root, now, incident_id, force) -> None:
+    """Write rca/<id>.<lang>.md for ko/ja/en as drafts with the sections and the incident's facts."""
+    from .authoring import AuthoringError, new_rca
+
+    try:
+        paths = new_rca(root, incident_id, clock(now), force)
+    except AuthoringError as error:
+        _authoring_failed(error)
+    for path in paths:
+        click.echo(f"wrote {path}")
+    click.echo("fill every {placeholder}, delete `draft: true`, and set `rca:` in the incident to publish")

@@ -227,6 +227,7 @@ class Loaded:
 
     repository: Repository
     sources: dict[str, Source]
+    root: Path | None = None  # the content repository, for checks of its glossary and macros
 
     def where(self, item_id: str, *loc: str | int) -> tuple[str, int]:
         """`(path, line)` of a field of the incident or maintenance `item_id`."""
@@ -273,7 +274,7 @@ def load_content(root: Path) -> Loaded:
         maintenance=tuple(m for m, _ in maintenance),
         rcas=tuple(rcas),
     )
-    return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]})
+    return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, root)
 
 
 def _load_all(root, directory, model, config, problems):
@@ -467,8 +468,10 @@ def _load_rcas(root: Path, config: Config, problems: list[Problem]) -> list[Rca]
         if not body.strip() and not meta.draft:
             problems.append(Problem(rel, text.count("\n") + 1, "body", "expected the RCA text after the front matter, found none"))
             continue
+        body_line = text.count("\n", 0, len(text) - len(body)) + 1
         rcas.append(Rca(id=meta.id, lang=name.group("lang"), incident=meta.incident, title=meta.title,
-                        published_at=meta.published_at, draft=meta.draft, body=body, path=rel))
+                        published_at=meta.published_at, draft=meta.draft, body=body, path=rel,
+                        body_line=body_line))
     by_id: dict[str, list[Rca]] = {}
     for rca in rcas:
         by_id.setdefault(rca.id, []).append(rca)

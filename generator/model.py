@@ -225,12 +225,44 @@ class SlaConfig(Model):
     csat_target: float = 4.5
 
 
+class SignedUrlPolicy(Model):
+    """Which query parameters make a URL "signed" and how long such a link may live."""
+
+    max_lifetime: Duration = Field(default="10m", description="Longest lifetime of a signed evidence URL")
+    expires_params: list[str] = Field(
+        default=["X-Amz-Expires", "X-Goog-Expires"],
+        description="Parameters whose value is the lifetime in seconds (S3, GCS)",
+    )
+    window_params: list[tuple[str, str]] = Field(
+        default=[("se", "st")],
+        description="[expiry, signed-at] parameter pairs whose values are points in time (Azure SAS)",
+    )
+    signature_params: list[str] = Field(
+        default=["X-Amz-Signature", "X-Goog-Signature", "sig", "Signature"],
+        description="Parameters whose presence makes a URL signed",
+    )
+
+
+class GuardrailConfig(Model):
+    """The no-raw-logs guardrail: what may never appear in a public text, and which links may."""
+
+    internal_hosts: list[str] = Field(
+        default=[], description="Internal host names or fnmatch patterns (e.g. *.corp.example.com) never published"
+    )
+    dashboard_hosts: list[str] = Field(
+        default=[], description="Hosts (fnmatch patterns) whose links may be published as evidence as they are"
+    )
+    allowed_emails: list[str] = Field(default=[], description="E-mail addresses that may appear (a support mailbox)")
+    signed_urls: SignedUrlPolicy = SignedUrlPolicy()
+
+
 class Config(Model):
     page: PageConfig
     languages: list[Lang] = Field(description="Published languages; the first is the default served at /")
     regions: list[Region]
     services: list[Service]
     sla: SlaConfig
+    guardrail: GuardrailConfig = GuardrailConfig()
     schema_: str | None = Field(default=None, alias="$schema")
 
     @property
@@ -387,6 +419,7 @@ class Rca(Model):
     draft: bool
     body: str
     path: str
+    body_line: int = Field(default=1, description="Line of the file on which the body starts")
 
 
 class Repository(Model):

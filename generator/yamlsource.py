@@ -12,6 +12,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 Loc = tuple[str | int, ...]
+# Pseudo-field: `line_of(loc + (TEXT_START,))` is the line where the text of the scalar at `loc` begins.
+TEXT_START = "<text>"
 # libyaml's composer is an order of magnitude faster and reports the same positions.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -48,6 +50,8 @@ _SCALAR_TAGS = {
 def _value(node: Node, loc: Loc, lines: dict[Loc, int]) -> object:
     lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, ScalarNode):
+        # Where the text itself starts: a block scalar (| or >) begins on the line after its indicator.
+        lines[loc + (TEXT_START,)] = node.start_mark.line + (2 if node.style in ("|", ">") else 1)
         convert = _SCALAR_TAGS.get(node.tag)
         if convert is not None:
             try:

@@ -17,7 +17,8 @@ import pytest
 from generator import ledger, verify
 
 PROJECT = Path(__file__).resolve().parent.parent
-CONTENT = ["status.yaml", "mkdocs.yml", "site", "incidents", "maintenance", "rca", "schemas"]
+CONTENT = ["status.yaml", "mkdocs.yml", "site", "incidents", "maintenance", "rca", "schemas", "templates",
+           "glossary.yaml"]
 # The sample is evaluated as of a fixed moment so that the tests never depend on the clock.
 SAMPLE_NOW = datetime.fromisoformat("2025-10-26T12:00:00+09:00")
 
