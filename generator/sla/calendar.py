@@ -56,8 +56,7 @@ class TwentyFourSeven:
     def duration(self, text: str | timedelta) -> timedelta:
         if isinstance(text, timedelta):
             return text
-        amount, unit = duration_parts(text)
-        return {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
+        return _wall_duration(text, timedelta(days=1))
 
     def add(self, start: datetime, duration: str | timedelta) -> datetime:
         return (_require_aware(start) + _non_negative(self.duration(duration))).astimezone(self.tz)
@@ -70,6 +69,16 @@ class TwentyFourSeven:
 
     def is_open(self, moment: datetime) -> bool:
         return True
+
+
+@lru_cache(maxsize=1024)
+def _wall_duration(text: str, day: timedelta) -> timedelta:
+    amount, unit = duration_parts(text)
+    if unit == "m":
+        return timedelta(minutes=amount)
+    if unit == "h":
+        return timedelta(hours=amount)
+    return amount * day
 
 
 def _non_negative(duration: timedelta) -> timedelta:
@@ -100,6 +109,9 @@ class BusinessCalendar:
     holiday_country: str | None = None
     holiday_categories: tuple[str, ...] = ("public",)
     closures: frozenset[date] = field(default_factory=frozenset)
+    # Per-year tables of opening hours and cumulative business time, filled on first use. Derived
+    # from the fields above only, so the calendar stays a value: excluded from equality and hashing.
+    _years: dict = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.closes <= self.opens:
@@ -139,13 +151,44 @@ class BusinessCalendar:
 
     def hours_on(self, day: date) -> tuple[datetime, datetime] | None:
         """Opening and closing instant (UTC) of a local date, or None when the day is closed."""
-        return _hours_on(self, day)
+        hours, _ = self._year(day.year)
+        return hours[day.toordinal() - _JAN1[day.year]]
+
+    def _year(self, year: int) -> tuple[list, list[int]]:
+        """(hours of each day of `year`, cumulative business microseconds before each day)."""
+        table = self._years.get(year)
+        if table is None:
+            first = date(year, 1, 1)
+            _JAN1.setdefault(year, first.toordinal())
+            hours, cumulative = [], [0]
+            for offset in range((date(year + 1, 1, 1) - first).days):
+                day = first + timedelta(days=offset)
+                if self.is_business_day(day):
+                    opening = datetime.combine(day, self.opens, tzinfo=self.tz).astimezone(UTC)
+                    closing = datetime.combine(day, self.closes, tzinfo=self.tz).astimezone(UTC)
+                    hours.append((opening, closing))
+                    cumulative.append(cumulative[-1] + (closing - opening) // _MICROSECOND)
+                else:
+                    hours.append(None)
+                    cumulative.append(cumulative[-1])
+            table = self._years[year] = (hours, cumulative)
+        return table
+
+    def _full_days(self, first: date, stop: date) -> timedelta:
+        """Business time of the whole days `first` .. `stop - 1`."""
+        total = 0
+        for year in range(first.year, stop.year + 1):
+            _, cumulative = self._year(year)
+            low = first.toordinal() - _JAN1[year] if year == first.year else 0
+            high = stop.toordinal() - _JAN1[year] if year == stop.year else len(cumulative) - 1
+            if high > low:
+                total += cumulative[high] - cumulative[low]
+        return timedelta(microseconds=total)
 
     def duration(self, text: str | timedelta) -> timedelta:
         if isinstance(text, timedelta):
             return text
-        amount, unit = duration_parts(text)
-        return {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": amount * self.day_length}[unit]
+        return _wall_duration(text, self.day_length)
 
     def is_open(self, moment: datetime) -> bool:
         moment = _require_aware(moment)
@@ -207,35 +250,46 @@ class BusinessCalendar:
             day -= timedelta(days=1)
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
-        """Business time between two instants; zero when `end` is not after `start`."""
+        """Business time between two instants; zero when `end` is not after start."""
         start, end = _require_aware(start), _require_aware(end)
         if end <= start:
             return ZERO
-        total = ZERO
-        day = start.astimezone(self.tz).date()
+        first = start.astimezone(self.tz).date()
         last = end.astimezone(self.tz).date()
-        while day <= last:
-            hours = self.hours_on(day)
-            if hours is not None:
-                low, high = max(start, hours[0]), min(end, hours[1])
-                if high > low:
-                    total += high - low
-            day += timedelta(days=1)
-        return total
+        if first == last:
+            return self._overlap(first, start, end)
+        # Business hours never cross midnight, so: part of the first day, whole days, part of the last.
+        return (self._overlap(first, start, end) + self._full_days(first + timedelta(days=1), last)
+                + self._overlap(last, start, end))
+
+    def _overlap(self, day: date, start: datetime, end: datetime) -> timedelta:
+        hours = self.hours_on(day)
+        if hours is None:
+            return ZERO
+        low, high = max(start, hours[0]), min(end, hours[1])
+        return high - low if high > low else ZERO
 
 
-@lru_cache(maxsize=65536)
-def _hours_on(calendar: BusinessCalendar, day: date) -> tuple[datetime, datetime] | None:
-    if not calendar.is_business_day(day):
-        return None
-    opening = datetime.combine(day, calendar.opens, tzinfo=calendar.tz).astimezone(UTC)
-    closing = datetime.combine(day, calendar.closes, tzinfo=calendar.tz).astimezone(UTC)
-    return opening, closing
+_MICROSECOND = timedelta(microseconds=1)
+_JAN1: dict[int, int] = {}  # year -> ordinal of its 1 January
+
+# Calendars are values; one instance per distinct region keeps their year tables warm across calls.
+_CALENDARS: dict[tuple, BusinessCalendar] = {}
+
+
+def _calendar_of(region: Region) -> BusinessCalendar:
+    hours = region.business_hours
+    key = (region.id, region.timezone, hours.start, hours.end, tuple(hours.days), region.holidays.country,
+           tuple(region.holidays.categories), tuple(region.closures))
+    calendar = _CALENDARS.get(key)
+    if calendar is None:
+        calendar = _CALENDARS[key] = BusinessCalendar.for_region(region)
+    return calendar
 
 
 def region_calendar(config: Config, region_id: str) -> BusinessCalendar:
     """The region's business calendar (used for S3/S4 and the maintenance notice)."""
-    return BusinessCalendar.for_region(config.region(region_id))
+    return _calendar_of(config.region(region_id))
 
 
 def calendar_for(config: Config, region_id: str, severity: Severity | str) -> Calendar:
@@ -244,4 +298,4 @@ def calendar_for(config: Config, region_id: str, severity: Severity | str) -> Ca
     region = config.region(region_id)
     if policy.calendar == "24x7":
         return TwentyFourSeven(tz=region.tz, name="24x7")
-    return BusinessCalendar.for_region(region)
+    return _calendar_of(region)
