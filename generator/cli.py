@@ -233,3 +233,23 @@ def rca_new(root, now, incident_id, force) -> None:
     for path in paths:
         click.echo(f"wrote {path}")
     click.echo("fill every {placeholder}, delete `draft: true`, and set `rca:` in the incident to publish")
+
+
+# ---------------------------------------------------------------- SLA
+
+@main.command()
+@root_option
+@now_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default="table", show_default=True,
+              help="table for a terminal, md for a report, json for other tools.")
+def sla(root: Path, now: datetime | None, fmt: str) -> None:
+    """Internal SLA/OLA view of every incident and maintenance (never published on the status site)."""
+    from .load import load_repository
+    from .sla.report import sla_report
+
+    try:
+        repository = load_repository(root)
+    except LoadFailed as failed:
+        report_problems(failed.problems)
+        sys.exit(1)
+    click.echo(sla_report(repository, clock(now), fmt))

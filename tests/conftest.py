@@ -253,3 +253,31 @@ class Published:
 def published(repo, make_key, sample_rca, origin):
     """A repository after its first publication, signed by alice (engineer) and ci (publisher)."""
     return Published(repo, make_key, write_allowed_signers, sample_rca, origin)
+
+
+# ---------------------------------------------------------------- SLA engine
+
+REPO_ROOT = PROJECT
+
+
+def at(text: str) -> datetime:
+    """A time from its ISO 8601 text, e.g. at("2025-10-02T10:14+09:00")."""
+    return datetime.fromisoformat(text)
+
+
+@pytest.fixture(scope="session")
+def repository():
+    from generator.load import load_content
+
+    return load_content(REPO_ROOT).repository
+
+
+@pytest.fixture(scope="session")
+def config(repository):
+    return repository.config
+
+
+@pytest.fixture
+def content_copy(tmp_path) -> Path:
+    """A writable copy of the sample content, for tests that edit files."""
+    return copy_sample(tmp_path)
