@@ -288,8 +288,11 @@ def publish(root: Path, key: Path, now: datetime, *, branch: str = DEFAULT_BRANC
         except BuildFailed as failed:
             raise PublishRefused(f"the build failed: {failed}; nothing was published",
                                  [str(p) for p in failed.problems]) from None
-        # Re-export with the consistency proof from the checkpoint customers last saw.
-        ledger_mod.export_ledger(source_dir, site, previous_checkpoint or publication.previous)
+        # Re-export with the consistency proof from the checkpoint customers last saw (none when nothing
+        # was appended: an empty proof would only make an otherwise identical site differ).
+        seen = previous_checkpoint or publication.previous
+        if seen is not None and seen.size < publication.checkpoint.size:
+            ledger_mod.export_ledger(source_dir, site, seen)
         (site / ".nojekyll").write_bytes(b"")  # GitHub Pages: serve the files as built
 
         ledger_files = {path: (source_dir / path).read_bytes()
