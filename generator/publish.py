@@ -319,7 +319,7 @@ def publish(root: Path, key: Path, now: datetime, *, branch: str = DEFAULT_BRANC
         _git(root, "update-ref", "-m", "statusgen publish: ledger", head_ref, ledger_commit, source)
         # The user's index and files follow the new commit for ledger/ only.
         _git(root, "checkout", ledger_commit, "--", LEDGER_DIR)
-    if not unchanged:
+    if not unchanged or not local_branch:  # a CI checkout gets the local branch it will push
         old = repo.heads[branch].commit.hexsha if local_branch else ""
         _git(root, "update-ref", "-m", "statusgen publish", f"refs/heads/{branch}", commit, old)
     pushed = None
