@@ -96,6 +96,7 @@ def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
         write_pages(pages, docs_dir)
         run_mkdocs(root, docs_dir, site_dir)
         write_language_sitemaps(site_dir, repository.config.languages[1:])
+        export_ledger_if_any(root, site_dir)
         _swap_into_place(site_dir, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -105,6 +106,18 @@ def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
         + [f"rca {r.id} ({r.lang})" for r in repository.rcas if r.draft]
     ))
     return BuildResult(out, len(pages), drafts, tuple(p for p in found if p.level == "warning"))
+
+
+def export_ledger_if_any(root: Path, site_dir: Path) -> None:
+    """Serve the RCA ledger (`<site>/ledger/`) when the repository has one, so customers can verify offline."""
+    from .ledger import LEDGER_PATH, LedgerError, export_ledger
+
+    if not (root / LEDGER_PATH).exists():
+        return
+    try:
+        export_ledger(root, site_dir)
+    except LedgerError as exc:
+        raise BuildFailed(f"the RCA ledger cannot be served: {exc}") from None
 
 
 SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}

@@ -253,3 +253,67 @@ def sla(root: Path, now: datetime | None, fmt: str) -> None:
         report_problems(failed.problems)
         sys.exit(1)
     click.echo(sla_report(repository, clock(now), fmt))
+
+
+# --- tamper-evident history: verify and publish ------------------------------------------------
+
+since_option = click.option(
+    "--since", metavar="REV", envvar="STATUSGEN_VERIFY_SINCE", default=None,
+    help="Check commit signatures only after this commit (older history predates signing). "
+         "Env: STATUSGEN_VERIFY_SINCE.",
+)
+
+
+def report_failures(what: str, problems: list[str]) -> None:
+    for problem in problems:
+        click.echo(f"FAIL  {problem}", err=True)
+    click.echo(f"{len(problems)} problem(s); {what}", err=True)
+    sys.exit(1)
+
+
+@main.command()
+@root_option
+@click.option("--allowed-signers", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Trusted signers (default: .github/allowed_signers in --root).")
+@click.option("--saved-checkpoint", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="A checkpoint kept from an earlier verification; its .sig beside it is checked too.")
+@since_option
+def verify(root: Path, allowed_signers: Path | None, saved_checkpoint: Path | None, since: str | None) -> None:
+    """Check the RCA ledger, its signed checkpoint, the RCA files and the commit signatures."""
+    from .verify import verify_repository
+
+    problems = verify_repository(root, allowed_signers=allowed_signers, saved_checkpoint=saved_checkpoint,
+                                 since=since)
+    if problems:
+        report_failures("the history does not verify.", problems)
+    click.echo("ok: ledger, checkpoint, RCA files and commit signatures verify")
+
+
+@main.command()
+@root_option
+@now_option
+@click.option("--branch", default="gh-pages", show_default=True, help="The publish branch.")
+@click.option("--key", type=click.Path(dir_okay=False, exists=True, path_type=Path), envvar="STATUSGEN_SIGNING_KEY",
+              required=True, help="SSH private key that signs the checkpoint and the commits. "
+                                  "Env: STATUSGEN_SIGNING_KEY.")
+@click.option("--push", metavar="REMOTE", default=None, help="Push the publish branch (and the ledger commit).")
+@since_option
+def publish(root: Path, now: datetime | None, branch: str, key: Path, push: str | None, since: str | None) -> None:
+    """Verify, build, record the RCA ledger and commit the site, SSH-signed, to --branch."""
+    from .publish import PublishRefused, publish as publish_site
+
+    try:
+        result = publish_site(root, key, clock(now), branch=branch, push=push, since=since)
+    except PublishRefused as refused:
+        report_failures(str(refused), refused.problems)
+    for entry in result.appended:
+        click.echo(f"ledger: {entry.path} revision {entry.revision}")
+    if result.ledger_commit:
+        click.echo(f"signed ledger commit {result.ledger_commit[:12]} on the source branch")
+    if result.unchanged:
+        click.echo(f"{branch} is already up to date at {result.commit[:12]}")
+    else:
+        click.echo(f"published {result.source[:12]} as signed commit {result.commit[:12]} on {branch} "
+                   f"(ledger {result.checkpoint.size} entries)")
+    if result.pushed:
+        click.echo(f"pushed to {result.pushed}")

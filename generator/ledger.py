@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.resources
 import json
 import os
 import re
@@ -432,8 +433,9 @@ def record_publication(repo_root: Path, origin: str, key_path: Path, now: dateti
 
 # --- what the site serves ----------------------------------------------------------------------
 
-# The customer's verification script; it lives outside the package so it stays standard-library only.
-VERIFY_SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "verify_rca.py"
+# The customer's verification script, standard library only. It ships inside the package as data (not a
+# module: nothing imports it) so an installed statusgen can serve it.
+VERIFY_SCRIPT = Path(str(importlib.resources.files("generator").joinpath("verify_rca.py.txt")))
 SITE_LEDGER_DIR = "ledger"
 
 
@@ -443,7 +445,7 @@ def export_ledger(repo_root: Path, site_dir: Path, previous: Checkpoint | None =
 
     It holds the ledger, the checkpoint and its signature, the allowed-signers file, the RCA source
     files at their ledger paths, inclusion proofs for every entry, the consistency proof from
-    `previous` and `verify_rca.py`. The layout is what `tools/verify_rca.py --site` reads.
+    `previous` and `verify_rca.py`. The layout is what `verify_rca.py --site` reads.
     """
     root = Path(repo_root)
     out = Path(site_dir) / SITE_LEDGER_DIR

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.machinery
 import importlib.util
 import shutil
 import subprocess
@@ -154,7 +155,9 @@ def test_missing_site_files_exit_2(tmp_path):
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("verify_rca", ledger.VERIFY_SCRIPT)
+    # The script ships as package data (`verify_rca.py.txt`), so name the loader explicitly.
+    loader = importlib.machinery.SourceFileLoader("verify_rca", str(ledger.VERIFY_SCRIPT))
+    spec = importlib.util.spec_from_file_location("verify_rca", ledger.VERIFY_SCRIPT, loader=loader)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
