@@ -51,8 +51,8 @@ def _event(repository: Repository, item: Maintenance, now: datetime, lang: str, 
         description += "\n\n" + update.at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") + " — " + \
             _text(update.text, lang, config.default_language)
     event.add("description", description)
-    event.add("dtstart", item.scheduled_for.astimezone(tz))
-    event.add("dtend", item.scheduled_until.astimezone(tz))
+    event.add("dtstart", _calendar_time(item.scheduled_for, tz))
+    event.add("dtend", _calendar_time(item.scheduled_until, tz))
     last = max([item.announced_at] + [u.at for u in updates])
     event.add("dtstamp", last.astimezone(timezone.utc))
     event.add("created", item.announced_at.astimezone(timezone.utc))
@@ -64,6 +64,15 @@ def _event(repository: Repository, item: Maintenance, now: datetime, lang: str, 
     event.add("transp", "TRANSPARENT")
     event.add("status", "CONFIRMED")
     return event
+
+
+def _calendar_time(moment: datetime, tz) -> datetime:
+    """The moment in the region's zone, or in UTC when that wall time happens twice (the hour repeated when
+    daylight saving time ends): iCalendar reads an ambiguous local time as its first occurrence."""
+    local = moment.astimezone(tz)
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return moment.astimezone(timezone.utc)
+    return local
 
 
 def write_calendars(repository: Repository, now: datetime, site_dir: Path) -> list[Path]:
