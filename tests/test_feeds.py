@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -24,7 +25,7 @@ def parse(site, path):
 @pytest.mark.parametrize("lang", PREFIXES)
 @pytest.mark.parametrize("kind,version", [("atom", "atom10"), ("rss", "rss20")])
 def test_site_feeds_hold_every_incident_and_maintenance_update(built_sample, lang, kind, version):
-    feed = parse(built_sample, f"{PREFIXES[lang]}feeds/{kind}.xml")
+    feed = parse(built_sample, f"{PREFIXES[lang]}{kind}.xml")
     assert feed.version == version
     # 5 + 4 incident updates, and the maintenance's announcement and its 2 updates
     assert len(feed.entries) == 12
@@ -38,7 +39,7 @@ def test_site_feeds_hold_every_incident_and_maintenance_update(built_sample, lan
 
 
 def test_an_entry_is_the_update_in_its_language_with_local_time_and_utc(built_sample):
-    entries = parse(built_sample, "ja/feeds/atom.xml").entries
+    entries = parse(built_sample, "ja/atom.xml").entries
     first = next(e for e in entries if e.link.endswith(f"/{EXAMPLE}/") and e.title.startswith("調査中"))
     assert first.title == "調査中: [KR] 障害: 取り込み→インシデント遅延 ↑"
     assert first.published == "2025-10-02T01:20:00Z"
@@ -49,33 +50,39 @@ def test_an_entry_is_the_update_in_its_language_with_local_time_and_utc(built_sa
 
 
 def test_entry_ids_are_the_same_in_every_language(built_sample):
-    ids = {lang: [e.id for e in parse(built_sample, f"{prefix}feeds/atom.xml").entries]
+    ids = {lang: [e.id for e in parse(built_sample, f"{prefix}atom.xml").entries]
            for lang, prefix in PREFIXES.items()}
     assert ids["ko"] == ids["ja"] == ids["en"]
 
 
 def test_component_feeds_hold_only_that_component(built_sample):
-    ingest = parse(built_sample, "en/feeds/components/kr-ingest.atom.xml")
+    ingest = parse(built_sample, "en/feeds/kr-ingest.atom.xml")
     assert ingest.feed.title == "DBV360 Service Status — Korea · Ingest"
     assert {e.link for e in ingest.entries} == {f"https://status.example.com/en/incidents/{EXAMPLE}/"}
     assert len(ingest.entries) == 5
-    search = parse(built_sample, "en/feeds/components/jp-search.rss.xml")
+    search = parse(built_sample, "en/feeds/jp-search.rss.xml")
     assert len(search.entries) == 4 + 3
-    quiet = parse(built_sample, "en/feeds/components/kr-console.atom.xml")
+    quiet = parse(built_sample, "en/feeds/kr-console.atom.xml")
     assert quiet.entries == [] and quiet.feed.title
 
 
 def test_every_page_announces_the_feeds_of_its_language(built_sample):
+    from urllib.parse import urljoin
+
     for prefix in PREFIXES.values():
         for page in ("index.html", "history/index.html", f"incidents/{EXAMPLE}/index.html",
                      "components/kr-ingest/index.html"):
             html = (built_sample / prefix / page).read_text(encoding="utf-8")
-            assert (f'<link rel="alternate" type="application/atom+xml" title="' in html), page
-            assert f'href="https://status.example.com/{prefix}feeds/atom.xml"' in html
-            assert f'href="https://status.example.com/{prefix}feeds/rss.xml"' in html
+            found = dict(re.findall(r'<link rel="alternate" type="(application/(?:atom|rss)\+xml)"[^>]* href="([^"]+)"', html))
+            here = "http://site/" + prefix + page
+            assert urljoin(here, found["application/atom+xml"]) == f"http://site/{prefix}atom.xml", page
+            assert urljoin(here, found["application/rss+xml"]) == f"http://site/{prefix}rss.xml", page
             assert 'hreflang="ja"' in html  # the language alternates are still there
     component = (built_sample / "en/components/kr-ingest/index.html").read_text(encoding="utf-8")
-    assert 'href="https://status.example.com/en/feeds/components/kr-ingest.atom.xml"' in component
+    assert 'href="../../feeds/kr-ingest.atom.xml"' in component
+    # the one 404 page (English, at the root) announces the English feed by absolute path
+    assert 'type="application/atom+xml" title="DBV360 Service Status (Atom)" href="/en/atom.xml"' in \
+        (built_sample / "404.html").read_text(encoding="utf-8")
 
 
 def test_the_sitemap_is_kept(built_sample):

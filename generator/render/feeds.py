@@ -180,10 +180,14 @@ def _rfc822(moment: datetime) -> str:
 
 
 def feed_paths(component_id: str | None = None) -> tuple[str, str]:
-    """(Atom, RSS) paths of a feed, relative to the language's root."""
+    """(Atom, RSS) paths of a feed, relative to the language's root.
+
+    The site-wide feeds sit at the language's root because mkdocs-material fetches `sitemap.xml` beside the
+    target of every `<link rel="alternate">` on the page (for its language switcher): announced from there,
+    that is the language's own sitemap, not a 404."""
     if component_id:
-        return f"feeds/components/{component_id}.atom.xml", f"feeds/components/{component_id}.rss.xml"
-    return "feeds/atom.xml", "feeds/rss.xml"
+        return f"feeds/{component_id}.atom.xml", f"feeds/{component_id}.rss.xml"
+    return "atom.xml", "rss.xml"
 
 
 def write_feeds(repository: Repository, now: datetime, site_dir: Path) -> list[Path]:
