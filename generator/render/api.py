@@ -303,8 +303,8 @@ class _Language:
         open_window = any(s.status is ComponentStatus.under_maintenance for s in self.view.states)
         description_key = "overall_maintenance" if indicator == "none" and open_window else f"overall_{indicator}"
         status = {"indicator": indicator, "description": self.t(description_key)}
-        incidents = [self.incident(i) for i in self.view.incidents]
-        unresolved = [doc for i, doc in zip(self.view.incidents, incidents) if is_active(i, now)]
+        incidents = [self.incident(i) for i in self.view.incidents[:LATEST_INCIDENTS]]
+        unresolved = [self.incident(i) for i in self.view.incidents if is_active(i, now)]
         maintenance = sorted(self.view.maintenance, key=lambda m: m.scheduled_for, reverse=True)
         maintenance_docs = [self.maintenance(m) for m in maintenance]
         upcoming = sorted((d for d in maintenance_docs if d["status"] == "scheduled"), key=lambda d: d["scheduled_for"])

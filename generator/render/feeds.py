@@ -67,6 +67,7 @@ class _Writer:
         self.lang = lang
         self.config = repository.config
         self.host = urlsplit(self.config.page.url).hostname or "status.invalid"
+        self._html: dict[str, str] = {}  # an entry sits in the site feed and its components' feeds
 
     def text(self, texts: Texts | None) -> str:
         if texts is None:
@@ -94,6 +95,11 @@ class _Writer:
         return f"{self.t(entry.kind + '_' + entry.status)}: {self.text(entry.item.title)}"
 
     def entry_html(self, entry: FeedEntry) -> str:
+        if entry.tag not in self._html:
+            self._html[entry.tag] = self._entry_html(entry)
+        return self._html[entry.tag]
+
+    def _entry_html(self, entry: FeedEntry) -> str:
         when = format_local_and_utc(entry.at, self.config.region(entry.item.region).tz, self.lang)
         parts = [f"<p><strong>{_escape(when)}</strong></p>", str(render_text(self.text(entry.text)))]
         if entry.kind == "maintenance":
