@@ -83,6 +83,7 @@ class ApiView:
     states: tuple[ComponentState, ...]
     created_at: datetime
     updated_at: datetime
+    component_updated_at: dict[str, datetime]  # last change of each component by `now`
 
     @classmethod
     def of(cls, repository: Repository, now: datetime) -> "ApiView":
@@ -92,8 +93,14 @@ class ApiView:
         moments += [m for item in maintenance for m in _maintenance_moments(item, now)]
         created = min(moments, default=now)
         updated = max(moments, default=now)
+        last_change: dict[str, datetime] = {}
+        touched = [(tuple(c.id for c in i.components), max(_incident_moments(i, now))) for i in incidents]
+        touched += [(tuple(m.components), max(_maintenance_moments(m, now))) for m in maintenance]
+        for component_ids, moment in touched:
+            for component_id in component_ids:
+                last_change[component_id] = max(moment, last_change.get(component_id, moment))
         return cls(repository, now, incidents, maintenance, tuple(component_states(repository, now)),
-                   created, updated)
+                   created, updated, last_change)
 
 
 def _incident_moments(incident: Incident, now: datetime) -> list[datetime]:
@@ -136,11 +143,7 @@ class _Language:
         }
 
     def component_updated_at(self, component_id: str) -> datetime:
-        moments = [m for i in self.view.incidents if any(c.id == component_id for c in i.components)
-                   for m in _incident_moments(i, self.view.now)]
-        moments += [m for item in self.view.maintenance if component_id in item.components
-                    for m in _maintenance_moments(item, self.view.now)]
-        return max(moments, default=self.view.created_at)
+        return self.view.component_updated_at.get(component_id, self.view.created_at)
 
     def components(self) -> list[dict]:
         """Region groups first-class, as Statuspage lists them: each group, then its members."""
