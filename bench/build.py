@@ -1,7 +1,9 @@
 """Benchmark of `statusgen build`: N synthetic incidents in ko/ja/en (~150 words each), full build.
 
 Prints the wall time and peak memory of the build (run in a child process so the figures are its own),
-the search index size (raw and gzip) and the home page's weight (HTML + CSS + JS, raw and gzip).
+the search index size (raw and gzip), the home page's weight (HTML + CSS + JS, raw and gzip), the size of
+summary.json, and the time of each writer of the machine-readable outputs (Statuspage JSON, feeds,
+calendar, badges) and of the uptime history, timed separately in another child process.
 
     python bench/build.py [-n 1000] [--repeat 3] [--keep DIR]
 """
@@ -89,6 +91,46 @@ print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_m
 """
 
 
+OUTPUTS_CHILD = """
+import sys, tempfile, time
+from datetime import datetime
+from pathlib import Path
+from generator.load import load_content
+from generator.render.api import write_api
+from generator.render.badges import write_badges
+from generator.render.feeds import write_feeds
+from generator.render.ics import write_calendars
+from generator.render.uptime import uptime_history
+repository = load_content(Path(sys.argv[1])).repository
+now = datetime.fromisoformat(sys.argv[2])
+out = Path(tempfile.mkdtemp())
+start = time.perf_counter(); uptime_history(repository, now); print("uptime_history", time.perf_counter() - start)
+for writer in (write_api, write_feeds, write_calendars, write_badges):
+    start = time.perf_counter()
+    files = writer(repository, now, out)
+    print(writer.__name__, time.perf_counter() - start, len(files))
+"""
+
+
+def measure_outputs(repo: Path) -> list[tuple[str, float, int]]:
+    done = subprocess.run([sys.executable, "-c", OUTPUTS_CHILD, str(repo), NOW.isoformat()],
+                          check=True, capture_output=True, text=True, cwd=PROJECT)
+    rows = []
+    for line in done.stdout.splitlines():
+        name, seconds, *files = line.split()
+        rows.append((name, float(seconds), int(files[0]) if files else 0))
+    return rows
+
+
+def report_outputs(repo: Path) -> None:
+    rows = measure_outputs(repo)
+    for name, seconds, files in rows:
+        print(f"  {name}: {seconds:.2f} s" + (f" ({files} files)" if files else " (the pages render it)"))
+    print(f"added by the machine-readable outputs (writers, all languages): "
+          f"{sum(r[1] for r in rows if r[0] != 'uptime_history'):.2f} s; uptime history: "
+          f"{next(r[1] for r in rows if r[0] == 'uptime_history'):.2f} s")
+
+
 def measure(repo: Path, out: Path) -> tuple[float, float]:
     done = subprocess.run([sys.executable, "-c", CHILD, str(repo), str(out), NOW.isoformat()],
                           check=True, capture_output=True, text=True, cwd=PROJECT)
@@ -117,12 +159,17 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1000, help="incidents per language (default 1000)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="keep the generated repository and site here")
+    parser.add_argument("--outputs-only", action="store_true",
+                        help="skip the full build; time only the machine-readable writers and the uptime history")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="statusgen-bench-"))
     try:
         t0 = time.perf_counter()
         repo = make_repo(work, args.n)
         print(f"generated {args.n} incidents x 3 languages in {time.perf_counter() - t0:.2f} s")
+        if args.outputs_only:
+            report_outputs(repo)
+            return
         runs = [measure(repo, work / "public") for _ in range(args.repeat)]
         walls = [r[0] for r in runs]
         out = work / "public"
@@ -134,6 +181,11 @@ def main() -> None:
         print(f"pages written: {pages}")
         print(f"search index: {index.stat().st_size / 1e6:.2f} MB raw, {gz(index.read_bytes()) / 1e6:.2f} MB gzip")
         print(f"home page (HTML + CSS + JS): {home_raw / 1e3:.1f} KB raw, {home_gz / 1e3:.1f} KB gzip")
+        home_html = (out / "index.html").read_bytes()
+        print(f"home page HTML alone: {len(home_html) / 1e3:.1f} KB raw, {gz(home_html) / 1e3:.1f} KB gzip")
+        summary = (out / "api/v2/summary.json").read_bytes()
+        print(f"summary.json: {len(summary) / 1e3:.1f} KB raw, {gz(summary) / 1e3:.1f} KB gzip")
+        report_outputs(repo)
         if args.keep:
             shutil.copytree(work, args.keep, dirs_exist_ok=True)
     finally:

@@ -15,6 +15,10 @@ from pathlib import Path
 
 from .check import content_checks
 from .load import LoadFailed, Problem, load_content
+from .render.api import write_api
+from .render.badges import write_badges
+from .render.feeds import write_feeds
+from .render.ics import write_calendars
 from .render.pages import render_site_pages, write_pages
 
 SITE_SOURCES = "site/docs"  # hand-written pages and assets copied into every build
@@ -96,6 +100,7 @@ def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
         write_pages(pages, docs_dir)
         run_mkdocs(root, docs_dir, site_dir)
         write_language_sitemaps(site_dir, repository.config.languages[1:])
+        write_machine_readable(repository, now, site_dir)
         export_ledger_if_any(root, site_dir)
         _swap_into_place(site_dir, out)
     finally:
@@ -118,6 +123,16 @@ def export_ledger_if_any(root: Path, site_dir: Path) -> None:
         export_ledger(root, site_dir)
     except LedgerError as exc:
         raise BuildFailed(f"the RCA ledger cannot be served: {exc}") from None
+
+
+# What customers' tools read, written beside the pages after mkdocs (which empties site_dir first).
+MACHINE_READABLE_WRITERS = (write_api, write_feeds, write_calendars, write_badges)
+
+
+def write_machine_readable(repository, now: datetime, site_dir: Path) -> None:
+    """Statuspage-compatible JSON, Atom/RSS feeds, the maintenance calendar and badges, per language."""
+    for writer in MACHINE_READABLE_WRITERS:
+        writer(repository, now, site_dir)
 
 
 SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}

@@ -68,3 +68,25 @@ def test_the_incident_page_reads_without_javascript(browser, site_url):
     assert "Degraded performance" in text
     assert page.locator("ol.sg-timeline > li").count() == 5
     context.close()
+
+
+def test_the_uptime_bars_render_without_javascript(browser, site_url):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(site_url + "en/")
+    bars = page.locator("section[data-region] .sg-uptime .sg-bar")
+    assert bars.count() == 10
+    for index in range(bars.count()):
+        days = bars.nth(index).locator(".sg-day")
+        assert days.count() == 90
+        box = days.last.bounding_box()
+        assert box and box["width"] >= 1 and box["height"] >= 10
+    example = page.locator('[data-uptime="kr-ingest"] [data-day="2025-10-02"]')
+    assert example.is_visible()
+    colour = example.evaluate("e => getComputedStyle(e).backgroundColor")
+    plain = page.locator('[data-uptime="kr-ingest"] .sg-day').first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour != plain  # the degraded day stands out from the operational ones
+    assert "Ingest→Incident latency" in example.get_attribute("title")
+    example.click()
+    assert page.url.endswith("/en/incidents/2025-10-02-kr-ingest-latency/")
+    context.close()

@@ -22,7 +22,7 @@ import yaml
 from markupsafe import Markup
 
 from ..localtime import format_local_and_utc, format_local_time_and_utc, format_month
-from ..model import Incident, Maintenance, Rca, Repository, Texts
+from ..model import ComponentStatus, Incident, Maintenance, Rca, Repository, Texts
 from .status import (
     component_states,
     is_active,
@@ -32,6 +32,7 @@ from .status import (
     published_incidents,
     published_maintenance,
 )
+from .uptime import uptime_history
 
 RECENT_COUNT = 5
 ALLOWED_TAGS = {"p", "a", "strong", "em", "code", "ul", "ol", "li", "br", "b", "i"}
@@ -118,6 +119,13 @@ class PageContext:
     def link(self, to_page: str) -> str:
         return relative_url(self.page, to_page)
 
+    def file(self, path: str) -> str:
+        """Relative URL of a generated file (feed, badge, JSON) of this language, e.g. `feeds/atom.xml`."""
+        return posixpath.relpath(path, page_url(self.page) or ".")
+
+    def percent(self, value: float) -> str:
+        return f"{value:.2f}"
+
     def duration(self, delta: timedelta) -> str:
         minutes = int(delta.total_seconds() // 60)
         if minutes < 60:
@@ -168,6 +176,8 @@ def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPag
     incident_page = env.get_template("incident.md.j2")
     maintenance_page = env.get_template("maintenance.md.j2")
     rca_page = env.get_template("rca.md.j2")
+    component_page = env.get_template("component.md.j2")
+    uptime = uptime_history(repository, now)
     states = component_states(repository, now)
     indicator = overall_indicator(repository, now)
     active = [i for i in incidents if is_active(i, now)]
@@ -184,7 +194,12 @@ def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPag
 
         pages.append(RenderedPage(f"index.{lang}.md", home.render(
             c=ctx("index.md"), states=states, indicator=indicator, active=active, upcoming=upcoming,
-            recent=recent)))
+            recent=recent, uptime=uptime)))
+        for state in states:
+            page = f"components/{state.id}.md"
+            pages.append(RenderedPage(f"components/{state.id}.{lang}.md", component_page.render(
+                c=ctx(page), state=state, uptime=uptime[state.id],
+                under_maintenance=ComponentStatus.under_maintenance)))
         pages.append(RenderedPage(f"history.{lang}.md", history.render(c=ctx("history.md"), months=months)))
         for incident in incidents:
             page = f"incidents/{incident.id}.md"
