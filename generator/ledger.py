@@ -11,6 +11,8 @@ are the thin edges at the bottom of each section.
 """
 from __future__ import annotations
 
+import yaml
+
 import base64
 import hashlib
 import importlib.resources
@@ -211,12 +213,27 @@ def entries_to_append(ledger: Sequence[LedgerEntry], rca_files: Mapping[str, byt
 
 
 def collect_rca_files(repo_root: Path, rca_dir: str = RCA_DIR) -> dict[str, bytes]:
-    """Every `*.md` file under `rca/`, keyed by its repository-relative POSIX path."""
+    """Every published `*.md` file under `rca/`, keyed by its repository-relative POSIX path.
+
+    Drafts (`draft: true` in the front matter) are not published: they never enter the ledger and are
+    never served beside it."""
     root = Path(repo_root)
     base = root / rca_dir
     if not base.is_dir():
         return {}
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(base.rglob("*.md")) if p.is_file()}
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(base.rglob("*.md")) if p.is_file()}
+    return {path: data for path, data in files.items() if not is_draft_rca(data)}
+
+
+def is_draft_rca(data: bytes) -> bool:
+    from .load import split_front_matter
+
+    try:
+        parts = split_front_matter(data.decode("utf-8"))
+        front = yaml.safe_load(parts[0]) if parts else None
+    except (UnicodeDecodeError, yaml.YAMLError):
+        return False  # not a readable RCA: let the ledger record it and `check` name the problem
+    return isinstance(front, dict) and front.get("draft") is True
 
 
 # --- writing -----------------------------------------------------------------------------------

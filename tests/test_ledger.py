@@ -191,3 +191,14 @@ def test_published_proofs_verify_against_the_checkpoint(tmp_path, sample_rca, or
         assert merkle.verify_inclusion(doc["leaf"].encode(), index, doc["tree_size"], hashes, current.root)
     doc = json.loads((tmp_path / "proofs" / "consistency-3-4.json").read_text())
     assert merkle.verify_consistency(3, 4, previous.root, current.root, [base64.b64decode(h) for h in doc["hashes"]])
+
+
+def test_draft_rcas_never_enter_the_ledger(tmp_path):
+    from generator.ledger import collect_rca_files
+
+    (tmp_path / "rca").mkdir()
+    (tmp_path / "rca" / "a.en.md").write_text("---\nid: a\nincident: a\ntitle: A\n"
+                                               "published_at: 2025-10-03T23:26:00+09:00\n---\n\n## Overview\n")
+    (tmp_path / "rca" / "b.en.md").write_text("---\nid: b\nincident: b\ntitle: B\n"
+                                               "published_at: 2025-10-03T23:26:00+09:00\ndraft: true\n---\n\nWIP\n")
+    assert sorted(collect_rca_files(tmp_path)) == ["rca/a.en.md"]
