@@ -95,3 +95,47 @@ def build(root: Path, now: datetime | None, out: Path) -> None:
     for draft in result.drafts_skipped:
         click.echo(f"skipped draft: {draft}")
     click.echo(f"built {result.pages} pages into {result.out}")
+
+
+# ---------------------------------------------------------------- status API, notifier, ticket sync
+
+
+@main.command()
+@root_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--tokens", "tokens_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML file of hashed API tokens (else $STATUSGEN_API_TOKENS_FILE or $STATUSGEN_API_TOKENS).")
+def serve(root: Path, host: str, port: int, tokens_file: Path | None) -> None:
+    """Serve the status API (POST /v1/status/incidents, PATCH /v1/status/{id}, GET); each write is a commit."""
+    import uvicorn
+
+    from .api.app import create_app
+    from .api.auth import TokenError, load_tokens
+
+    try:
+        tokens = load_tokens(tokens_file)
+        app = create_app(root, tokens)
+    except (TokenError, LoadFailed) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if not tokens:
+        click.echo("warning: no API tokens configured; every request will get 401 (see `statusgen token`)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@main.command()
+@click.option("--name", required=True, help="Commit author name for writes made with this token.")
+@click.option("--email", required=True, help="Commit author e-mail.")
+@click.option("--scope", "scopes", type=click.Choice(["read", "write"]), multiple=True, default=["read"],
+              show_default=True)
+def token(name: str, email: str, scopes: tuple[str, ...]) -> None:
+    """Make an API token: prints it once (stderr) and the hashed entry for the tokens file (stdout)."""
+    import yaml
+
+    from .api.auth import new_token, token_entry
+
+    secret = new_token()
+    click.echo(f"token (shown once, keep it secret): {secret}", err=True)
+    click.echo(yaml.safe_dump([token_entry(secret, name, email, sorted(set(scopes)))], sort_keys=False,
+                              allow_unicode=True), nl=False)
