@@ -139,3 +139,52 @@ def token(name: str, email: str, scopes: tuple[str, ...]) -> None:
     click.echo(f"token (shown once, keep it secret): {secret}", err=True)
     click.echo(yaml.safe_dump([token_entry(secret, name, email, sorted(set(scopes)))], sort_keys=False,
                               allow_unicode=True), nl=False)
+
+
+@main.command()
+@root_option
+@click.argument("incident_id")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; send and record nothing.")
+@click.option("--tenants", "tenants_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Tenants and routing (default: <root>/tenants.yaml).")
+@click.option("--smtp-host", envvar="STATUSGEN_SMTP_HOST", default="localhost", show_default=True)
+@click.option("--smtp-port", envvar="STATUSGEN_SMTP_PORT", type=int, default=25, show_default=True)
+@click.option("--backoff", type=float, default=0.5, show_default=True,
+              help="Seconds before the first webhook retry; doubles on each further retry.")
+def notify(root: Path, incident_id: str, dry_run: bool, tenants_file: Path | None, smtp_host: str, smtp_port: int,
+           backoff: float) -> None:
+    """Send an incident's updates to its tenants, in their language, routed by plan; never twice."""
+    import os
+
+    from .api.store import IncidentStore, NotFound
+    from .notifier import TENANTS_FILE, Smtp, load_tenants, plan_deliveries, send_deliveries
+
+    try:
+        store = IncidentStore(root)
+        incident = store.get(incident_id)
+        tenants = load_tenants(tenants_file or root / TENANTS_FILE)
+    except LoadFailed as failed:
+        report_problems(failed.problems)
+        sys.exit(1)
+    except NotFound:
+        click.echo(f"error: no incident with id {incident_id!r} in {root}/incidents", err=True)
+        sys.exit(1)
+    deliveries, warnings = plan_deliveries(incident, tenants, store.config)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if dry_run:
+        for d in deliveries:
+            click.echo(f"would send {d.kind} #{d.update_index} to {d.tenant} by {d.channel} {d.target} ({d.message.lang})")
+            click.echo("  " + d.message.text.replace("\n", "\n  "))
+        return
+    smtp = Smtp(smtp_host, smtp_port, tenants.sender, os.environ.get("STATUSGEN_SMTP_USER"),
+                os.environ.get("STATUSGEN_SMTP_PASSWORD"))
+    report = send_deliveries(root, incident, deliveries, smtp, backoff=backoff)
+    for d, attempts in report.sent:
+        click.echo(f"sent {d.kind} #{d.update_index} to {d.tenant} by {d.channel} {d.target}"
+                   + (f" after {attempts} attempts" if attempts > 1 else ""))
+    for d, error in report.failed:
+        click.echo(f"failed {d.kind} #{d.update_index} to {d.tenant} by {d.channel} {d.target}: {error}", err=True)
+    click.echo(f"{len(report.sent)} sent, {len(report.skipped)} already sent, {len(report.failed)} failed")
+    if report.failed:
+        sys.exit(1)
