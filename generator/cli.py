@@ -188,3 +188,32 @@ def notify(root: Path, incident_id: str, dry_run: bool, tenants_file: Path | Non
     click.echo(f"{len(report.sent)} sent, {len(report.skipped)} already sent, {len(report.failed)} failed")
     if report.failed:
         sys.exit(1)
+
+
+@main.command()
+@root_option
+@click.option("--inbox", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSONL ticket updates to merge (default: <root>/.statusgen/sync/inbox.jsonl).")
+@click.option("--webhook", default=None, help="Also POST each new outbox event here, signed with "
+              "$STATUSGEN_WEBHOOK_SECRET.")
+def sync(root: Path, inbox: Path | None, webhook: str | None) -> None:
+    """Sync tickets and incidents: merge ticket updates in, emit status/severity changes to the outbox."""
+    import os
+
+    from .ticketsync import OUTBOX, sync as run_sync
+
+    try:
+        report = run_sync(root, inbox, webhook, os.environ.get("STATUSGEN_WEBHOOK_SECRET", "").encode() or None)
+    except LoadFailed as failed:
+        report_problems(failed.problems)
+        sys.exit(1)
+    for line in report.applied:
+        click.echo(f"applied {line}")
+    for line in report.rejected:
+        click.echo(f"rejected {line}", err=True)
+    for line in report.post_failures:
+        click.echo(f"webhook failed {line}", err=True)
+    click.echo(f"{len(report.applied)} ticket update(s) applied, {len(report.rejected)} rejected; "
+               f"{len(report.emitted)} event(s) added to {OUTBOX}" + (f", {report.posted} posted" if webhook else ""))
+    if report.rejected or report.post_failures:
+        sys.exit(1)
