@@ -34,7 +34,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_generated_request_gets_a_server_error(case, served):
     url, writer = served
     case.call_and_validate(base_url=url, headers={"Authorization": f"Bearer {writer}"},

@@ -1,7 +1,6 @@
 """The status API through a real HTTP client against a real server writing a real Git repository."""
 from __future__ import annotations
 
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 

@@ -4,7 +4,6 @@ Thin HTTP layer over `changes` (what a request means) and `store` (files and com
 `{"detail": ..., "errors": [{"field": ..., "message": ..., "path"?: ..., "line"?: ...}]}`.
 """
 
-from datetime import timezone
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo

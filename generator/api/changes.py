@@ -6,7 +6,6 @@ PATCH applied; the store validates and commits the result.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
