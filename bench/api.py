@@ -1,0 +1,127 @@
+"""Benchmark of the status API over loopback: requests/s and p50/p99 latency for GET and for PATCH.
+
+The server is `statusgen serve` in its own process on 127.0.0.1 over a temporary Git repository (the
+shipped sample plus 20 incidents made through POST); clients are threads with keep-alive httpx clients.
+Every PATCH appends an update to one of the 20 incidents, so every PATCH is a validated commit.
+
+    python bench/api.py [--get 2000] [--patch 200] [--concurrency 8]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import yaml
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from generator.api.auth import new_token, token_entry  # noqa: E402
+
+CONTENT = ["status.yaml", "incidents", "rca", "schemas", "templates"]
+TEXT = {"ko": "진행 상황을 공유합니다.", "ja": "進捗をお知らせします。", "en": "Progress update."}
+
+
+def make_repo(root: Path) -> None:
+    for name in CONTENT:
+        source = PROJECT / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, root / name)
+    for args in (["init", "-q", "-b", "main"], ["config", "user.name", "bench"], ["config", "user.email", "bench@example.com"],
+                 ["add", "-A"], ["commit", "-q", "-m", "sample"]):
+        subprocess.run(["git", "-C", str(root), *args], check=True)
+
+
+def start_server(root: Path, token: str) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(PROJECT),
+           "STATUSGEN_API_TOKENS": yaml.safe_dump([token_entry(token, "Bench", "bench@example.com", ["read", "write"])])}
+    server = subprocess.Popen([sys.executable, "-c", "from generator.cli import main; main()", "serve", "--root", str(root),
+                               "--port", str(port)], env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{url}/openapi.json", timeout=1)
+            return server, url
+        except httpx.TransportError:
+            time.sleep(0.05)
+    server.kill()
+    raise SystemExit("the server did not start")
+
+
+def run(requests: list, concurrency: int, url: str, token: str) -> tuple[float, list[float]]:
+    def worker(chunk):
+        timings = []
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+            for method, path, body in chunk:
+                start = time.perf_counter()
+                response = client.request(method, path, json=body)
+                timings.append(time.perf_counter() - start)
+                if response.status_code >= 300:
+                    raise SystemExit(f"{method} {path}: {response.status_code} {response.text[:300]}")
+        return timings
+
+    chunks = [requests[i::concurrency] for i in range(concurrency)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        timings = [t for part in pool.map(worker, chunks) for t in part]
+    return time.perf_counter() - start, timings
+
+
+def report(name: str, elapsed: float, timings: list[float]) -> None:
+    cuts = statistics.quantiles(timings, n=100)
+    print(f"{name:6} {len(timings):5} requests  {len(timings) / elapsed:8.1f} req/s  "
+          f"p50 {cuts[49] * 1000:7.1f} ms  p99 {cuts[98] * 1000:7.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--get", type=int, default=2000)
+    parser.add_argument("--patch", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    options = parser.parse_args()
+    token = new_token()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "status"
+        root.mkdir()
+        make_repo(root)
+        server, url = start_server(root, token)
+        try:
+            ids = []
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+                for n in range(20):
+                    response = client.post("/v1/status/incidents", json={
+                        "id": f"bench-{n:02d}", "region": "KR", "severity": "S2", "impact": "major",
+                        "title": {"ko": f"벤치 {n}", "ja": f"ベンチ {n}", "en": f"Bench {n}"},
+                        "components": [{"id": "kr-api", "status": "degraded_performance"}],
+                        "detected_at": "2025-11-01T10:00:00+09:00", "tickets": [f"CS-BENCH-{n}"],
+                        "update": {"at": "2025-11-01T10:05:00+09:00", "status": "investigating", "text": TEXT}})
+                    response.raise_for_status()
+                    ids.append(response.json()["id"])
+            gets = [("GET", f"/v1/status/{ids[i % len(ids)]}", None) for i in range(options.get)]
+            patches = [("PATCH", f"/v1/status/{ids[i % len(ids)]}", {"update": {
+                "at": "2025-11-01T10:30:00+09:00", "status": "identified", "text": TEXT}}) for i in range(options.patch)]
+            print(f"statusgen API over loopback, {options.concurrency} client threads, server in its own process")
+            report("GET", *run(gets, options.concurrency, url, token))
+            report("PATCH", *run(patches, options.concurrency, url, token))
+            commits = subprocess.run(["git", "-C", str(root), "rev-list", "--count", "HEAD"], capture_output=True,
+                                     text=True, check=True).stdout.strip()
+            print(f"commits in the repository: {commits} (1 sample + 20 POST + {options.patch} PATCH)")
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
