@@ -30,6 +30,7 @@ Decisions that keep ordinary status texts clean:
 from __future__ import annotations
 
 import fnmatch
+from functools import lru_cache
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from detect_secrets.plugins.high_entropy_strings import (
 )
 from detect_secrets.plugins.jwt import JwtTokenDetector
 from detect_secrets.plugins.keyword import CONFIG_DENYLIST_REGEX_TO_GROUP
+from detect_secrets.plugins.keyword import DENYLIST as KEYWORD_DENYLIST
 from detect_secrets.plugins.mailchimp import MailchimpDetector
 from detect_secrets.plugins.npm import NpmDetector
 from detect_secrets.plugins.openai import OpenAIDetector
@@ -341,9 +343,16 @@ def _vendor_spans(text: str) -> Iterator[tuple[int, int, str]]:
                     yield match.start(), _extend_token(text, match.end()), kind
 
 
+# Every keyword rule needs one of the library's keywords; texts without any (nearly all status texts)
+# skip the per-line rules, which were the largest cost of checking a repository.
+_KEYWORD_PREFILTER = re.compile("|".join(KEYWORD_DENYLIST), re.IGNORECASE)
+
+
 def _keyword_spans(text: str) -> Iterator[tuple[int, int, str]]:
     # detect-secrets' config-file rules (`password: ...`, `api_key = ...`), applied line by line;
     # only values that look machine-made count, so prose like "token: none" stays clean.
+    if not _KEYWORD_PREFILTER.search(text):
+        return
     offset = 0
     for line in text.splitlines(keepends=True):
         for regex, group in CONFIG_DENYLIST_REGEX_TO_GROUP.items():
@@ -512,7 +521,8 @@ def _host_matches(host: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(host, p.lower()) for p in patterns)
 
 
-def _is_internal(host: str, internal_hosts: Iterable[str]) -> bool:
+@lru_cache(maxsize=16384)  # the same names recur in every language of every text
+def _is_internal(host: str, internal_hosts: tuple[str, ...]) -> bool:
     if "." in host and host.endswith(_INTERNAL_SUFFIXES):
         return True
     return _host_matches(host, internal_hosts)

@@ -16,6 +16,12 @@ class StatusgenPlugin(BasePlugin):
         super().__init__()
         self._html: dict[str, str] = {}
 
+    def on_env(self, env, config, files):
+        # A build renders each theme template thousands of times; Jinja's default re-checks every
+        # template file on disk at each include. Nothing changes during a build, so load them once.
+        env.auto_reload = False
+        return env
+
     def on_page_markdown(self, markdown, page, config, files):
         if page.meta.get("statusgen") != "html":
             return markdown
