@@ -487,10 +487,13 @@ def report(root: Path, now: datetime | None, month: str, ticket_files: tuple[Pat
     files = list(ticket_files) or [root / SAMPLE_TICKETS]
     imported = read_tickets(files, [region.id for region in repository.config.regions])
     report_problems(list(imported.problems))
+    bad_rows = len({(problem.path, problem.line) for problem in imported.problems})
     if imported.problems and not skip_invalid:
-        click.echo(f"{len(imported.problems)} bad row(s); nothing reported (use --skip-invalid to report the "
+        click.echo(f"{bad_rows} bad row(s); nothing reported (use --skip-invalid to report the "
                    f"{len(imported.tickets)} good one(s)).", err=True)
         sys.exit(1)
+    if imported.problems:
+        click.echo(f"{bad_rows} bad row(s) left out (listed in the report).", err=True)
     result = monthly_report(imported.tickets, repository, chosen, clock(now),
                             skipped=[str(p) for p in imported.problems])
     text = render_report(result, repository.config, lang, fmt)
