@@ -14,9 +14,7 @@ from zoneinfo import ZoneInfo
 
 from ..model import Config, Incident, Repository, Severity
 from ..sla.calendar import Calendar, calendar_for
-from ..sla.engine import (
-    CadenceMeasurement, Clock, Measurement, Pause, Status, TicketTimes, evaluate_incident, evaluate_ticket, measure,
-)
+from ..sla.engine import Clock, Pause, Status, TicketTimes, _pauses_as_of, evaluate_incident, measure
 from ..tickets import Ticket
 
 Verdict = Literal["met", "missed", "no_data", "no_target"]
@@ -89,6 +87,89 @@ def verdict(value: float | None, target: float | None) -> Verdict:
 # ---------------------------------------------------------------- one ticket
 
 
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """What the report needs of one engine clock: `measure(clock, now)` without its due time.
+
+    The due time is worked out (by the engine's own `measure`) only for the clocks that breached, which are
+    the only ones whose due time the report shows; `tests/test_report.py` checks every clock of the sample
+    against `evaluate_ticket`."""
+
+    target: str | None
+    status: Status
+    elapsed_seconds: int | None
+    at: datetime | None
+
+
+NOT_APPLICABLE = ClockState(None, Status.not_applicable, None, None)
+
+
+class _Positions:
+    """Each instant of one ticket converted once to its calendar position (see `Calendar.position`)."""
+
+    __slots__ = ("calendar", "cache")
+
+    def __init__(self, calendar: Calendar):
+        self.calendar, self.cache = calendar, {}
+
+    def __call__(self, moment: datetime) -> int:
+        value = self.cache.get(moment)
+        if value is None:
+            value = self.cache[moment] = self.calendar.position(moment)
+        return value
+
+    def running(self, start: datetime, end: datetime, pauses: Sequence[Pause]) -> int:
+        """`engine.running_time` in microseconds."""
+        total = max(0, self(end) - self(start))
+        for pause in pauses:
+            low = max(pause.start, start)
+            high = end if pause.end is None else min(pause.end, end)
+            if high > low:
+                total -= self(high) - self(low)
+        return total
+
+
+def _state(pos: _Positions, target: str | None, limit: int, start: datetime, stop: datetime | None,
+           pauses: Sequence[Pause], now: datetime) -> ClockState:
+    """`engine.measure` (status, elapsed, at) on positions; `limit` is the target in calendar microseconds and
+    `pauses` are already as of `now`."""
+    if target is None:
+        return NOT_APPLICABLE
+    if stop is not None and stop <= now:
+        elapsed = pos.running(start, stop, pauses)
+        return ClockState(target, Status.achieved if elapsed <= limit else Status.breached,
+                          round(elapsed / 1e6), stop)
+    if start > now:
+        return ClockState(target, Status.pending, None, None)
+    elapsed = pos.running(start, now, pauses)
+    return ClockState(target, Status.breached if elapsed > limit else Status.pending, round(elapsed / 1e6), None)
+
+
+@dataclass(frozen=True)
+class TicketPlan:
+    """The calendar and targets of one region and severity, worked out once for all its tickets."""
+
+    calendar: Calendar
+    first_response: tuple[str | None, int]   # (policy text, calendar microseconds)
+    resolution: tuple[str | None, int]
+    update_cadence: tuple[str | None, int]
+    owner_assigned: tuple[str | None, int]
+
+    @classmethod
+    def of(cls, config: Config, region: str, severity: Severity) -> "TicketPlan":
+        policy = config.sla.policies[severity]
+        calendar = calendar_for(config, region, severity)
+
+        def limit(target: str | None) -> tuple[str | None, int]:
+            return target, (calendar.duration(target) // _MICROSECOND if target else 0)
+
+        return cls(calendar, limit(policy.first_response), limit(policy.resolution), limit(policy.update_cadence),
+                   limit(config.sla.ola.owner_assigned.get(severity)))
+
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
 @dataclass(frozen=True)
 class TicketResult:
     """One ticket's clocks, named as the CS metrics are (first_response_time, resolution_time, ...)."""
@@ -96,10 +177,11 @@ class TicketResult:
     ticket: Ticket
     tz: ZoneInfo
     calendar: Calendar
-    first_response_time: Measurement
-    resolution_time: Measurement
-    update_cadence: CadenceMeasurement
-    owner_assigned: Measurement
+    pauses: tuple[Pause, ...]
+    first_response_time: ClockState
+    resolution_time: ClockState
+    gaps: tuple[tuple[datetime, datetime | None, ClockState], ...]  # (from, to, state) between public updates
+    owner_assigned: ClockState
 
     @property
     def attainment(self) -> Status:
@@ -108,26 +190,44 @@ class TicketResult:
         statuses = (self.first_response_time.status, self.resolution_time.status)
         if Status.breached in statuses:
             return Status.breached
-        if all(s is Status.achieved for s in statuses):
+        if statuses[0] is Status.achieved and statuses[1] is Status.achieved:
             return Status.achieved
         return Status.pending
 
 
-def evaluate_ticket_clocks(ticket: Ticket, config: Config, now: datetime) -> TicketResult:
-    policy = config.sla.policies[ticket.severity]
-    calendar = calendar_for(config, ticket.region, ticket.severity)
-    times = TicketTimes(
+def ticket_times(ticket: Ticket) -> TicketTimes:
+    return TicketTimes(
         severity=ticket.severity,
         created=ticket.created_at,
         replies=tuple(ticket.replies),
         waiting_on_customer=tuple(Pause(w.start, w.end) for w in ticket.waiting_on_customer),
         resolved=ticket.resolved_at,
     )
-    metrics = evaluate_ticket(times, policy, calendar, now)
-    owner = measure(Clock(calendar, config.sla.ola.owner_assigned.get(ticket.severity), ticket.created_at,
-                          ticket.owner_assigned_at), now)
-    return TicketResult(ticket, calendar.tz, calendar, metrics["first_response"], metrics["resolution"],
-                        metrics["update_cadence"], owner)
+
+
+def evaluate_ticket_clocks(ticket: Ticket, plan: TicketPlan, now: datetime) -> TicketResult:
+    """The clocks of `engine.evaluate_ticket` plus the OLA owner assignment, as of `now`."""
+    pos = _Positions(plan.calendar)
+    pauses = tuple(Pause(w.start, w.end) for w in ticket.waiting_on_customer)
+    known = _pauses_as_of(pauses, now) if pauses else []
+    created = ticket.created_at
+    replies = ticket.replies
+    first = _state(pos, *plan.first_response, created, replies[0] if replies else None, (), now)
+    resolution = _state(pos, *plan.resolution, created, ticket.resolved_at, known, now)
+    # engine.cadence: gaps between updates up to the resolution, then to the resolution (or now while open).
+    gaps = []
+    if plan.update_cadence[0] is not None:
+        end = ticket.resolved_at if ticket.resolved_at is not None and ticket.resolved_at <= now else None
+        times = [t for t in replies if t <= now and (end is None or t <= end)]
+        if times:
+            bounds: list[tuple[datetime, datetime | None]] = list(zip(times, times[1:]))
+            if end is None:
+                bounds.append((times[-1], None))
+            elif end > times[-1]:
+                bounds.append((times[-1], end))
+            gaps = [(a, b, _state(pos, *plan.update_cadence, a, b, known, now)) for a, b in bounds]
+    owner = _state(pos, *plan.owner_assigned, created, ticket.owner_assigned_at, (), now)
+    return TicketResult(ticket, plan.calendar.tz, plan.calendar, pauses, first, resolution, tuple(gaps), owner)
 
 
 # ---------------------------------------------------------------- breaches
@@ -160,23 +260,28 @@ class Breach:
         }
 
 
-def _breach(result: TicketResult, metric: str, m: Measurement, started: datetime) -> Breach:
-    target = int(result.calendar.duration(m.target).total_seconds())
+def breaches_of(result: TicketResult, now: datetime) -> list[Breach]:
+    """Every breached clock of the ticket, measured again by the engine itself (with its due time)."""
     t = result.ticket
-    return Breach(t.id, t.tenant, t.region, t.severity, metric, m.target, result.calendar.name, started, m.due, m.at,
-                  (m.elapsed_seconds or 0) - target)
-
-
-def breaches_of(result: TicketResult) -> list[Breach]:
-    t = result.ticket
+    clocks = []
+    if result.owner_assigned.status is Status.breached:
+        clocks.append(("owner_assigned", Clock(result.calendar, result.owner_assigned.target, t.created_at,
+                                               t.owner_assigned_at)))
+    if result.first_response_time.status is Status.breached:
+        clocks.append(("first_response_time", Clock(result.calendar, result.first_response_time.target,
+                                                     t.created_at, t.first_public_reply_at)))
+    if result.resolution_time.status is Status.breached:
+        clocks.append(("resolution_time", Clock(result.calendar, result.resolution_time.target, t.created_at,
+                                                t.resolved_at, result.pauses)))
+    for since, until, state in result.gaps:
+        if state.status is Status.breached:
+            clocks.append(("update_interval", Clock(result.calendar, state.target, since, until, result.pauses)))
     found = []
-    for metric, m in (("owner_assigned", result.owner_assigned), ("first_response_time", result.first_response_time),
-                      ("resolution_time", result.resolution_time)):
-        if m.status is Status.breached:
-            found.append(_breach(result, metric, m, t.created_at))
-    for gap in result.update_cadence.gaps:
-        if gap.measurement.status is Status.breached:
-            found.append(_breach(result, "update_interval", gap.measurement, gap.since))
+    for metric, clock in clocks:
+        m = measure(clock, now)
+        target = int(result.calendar.duration(m.target).total_seconds())
+        found.append(Breach(t.id, t.tenant, t.region, t.severity, metric, m.target, result.calendar.name,
+                            clock.start, m.due, m.at, (m.elapsed_seconds or 0) - target))
     return found
 
 
@@ -314,7 +419,7 @@ def _group(scope, key: str, results: list[TicketResult], rcas: list[RcaResult], 
     for r in results:
         by_severity[r.ticket.severity].append(r)
     rows = tuple(_severity_row(s, by_severity[s], config.sla.policies[s].attainment_target) for s in SEVERITIES)
-    gaps = [g.measurement.status for r in results for g in r.update_cadence.gaps]
+    gaps = [state.status for r in results for _, _, state in r.gaps]
     gaps_ok, gaps_bad = gaps.count(Status.achieved), gaps.count(Status.breached)
     uic_target = config.sla.update_interval_compliance_target
     uic_value = percent(gaps_ok, gaps_ok + gaps_bad)
@@ -364,9 +469,12 @@ def monthly_report(tickets: Iterable[Ticket], repository: Repository, month: Mon
     Every ticket's region must be one of the configuration's (`read_tickets(..., regions=...)` checks it)."""
     config = repository.config
     zones = {region.id: region.tz for region in config.regions}
-    results = [evaluate_ticket_clocks(t, config, now) for t in tickets if month.contains(t.created_at, zones[t.region])]
+    plans = {(region.id, severity): TicketPlan.of(config, region.id, severity)
+             for region in config.regions for severity in SEVERITIES}
+    results = [evaluate_ticket_clocks(t, plans[t.region, t.severity], now)
+               for t in tickets if month.contains(t.created_at, zones[t.region])]
     results.sort(key=lambda r: (r.ticket.created_at, r.ticket.id))
-    breaches = [b for r in results for b in breaches_of(r)]
+    breaches = [b for r in results for b in breaches_of(r, now)]
     breached = {b.ticket_id for b in breaches}
     incidents = rca_results(repository, month, now)
     linked: dict[str, set[str]] = defaultdict(set)  # incident id -> tenants, from the incident and its tickets
