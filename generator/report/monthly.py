@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Literal, Sequence
 from zoneinfo import ZoneInfo
 
 from ..model import Config, Incident, Repository, Severity
-from ..sla.calendar import Calendar, calendar_for
+from ..sla.calendar import Calendar, TwentyFourSeven, calendar_for
 from ..sla.engine import Clock, Pause, Status, TicketTimes, _pauses_as_of, evaluate_incident, measure
 from ..tickets import Ticket
 
@@ -104,44 +104,37 @@ class ClockState:
 NOT_APPLICABLE = ClockState(None, Status.not_applicable, None, None)
 
 
-class _Positions:
-    """Each instant of one ticket converted once to its calendar position (see `Calendar.position`)."""
-
-    __slots__ = ("calendar", "cache")
-
-    def __init__(self, calendar: Calendar):
-        self.calendar, self.cache = calendar, {}
-
-    def __call__(self, moment: datetime) -> int:
-        value = self.cache.get(moment)
-        if value is None:
-            value = self.cache[moment] = self.calendar.position(moment)
-        return value
-
-    def running(self, start: datetime, end: datetime, pauses: Sequence[Pause]) -> int:
-        """`engine.running_time` in microseconds."""
-        total = max(0, self(end) - self(start))
-        for pause in pauses:
-            low = max(pause.start, start)
-            high = end if pause.end is None else min(pause.end, end)
-            if high > low:
-                total -= self(high) - self(low)
-        return total
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+# An instant of a ticket as (microseconds since 1970 UTC, position on the ticket's calendar): converted once,
+# then every comparison and every duration is integer arithmetic.
+Instant = tuple[int, int]
 
 
-def _state(pos: _Positions, target: str | None, limit: int, start: datetime, stop: datetime | None,
-           pauses: Sequence[Pause], now: datetime) -> ClockState:
-    """`engine.measure` (status, elapsed, at) on positions; `limit` is the target in calendar microseconds and
+def _running(start: Instant, end: Instant, pauses: Sequence[tuple[Instant, Instant | None]]) -> int:
+    """`engine.running_time` in microseconds."""
+    total = max(0, end[1] - start[1])
+    for pause_start, pause_end in pauses:
+        low = pause_start if pause_start[0] > start[0] else start
+        high = end if pause_end is None or pause_end[0] > end[0] else pause_end
+        if high[0] > low[0]:
+            total -= high[1] - low[1]
+    return total
+
+
+def _state(target: str | None, limit: int, start: Instant, stop: Instant | None, stop_at: datetime | None,
+           pauses: Sequence[tuple[Instant, Instant | None]], now: Instant) -> ClockState:
+    """`engine.measure` (status, elapsed, at) on instants; `limit` is the target in calendar microseconds and
     `pauses` are already as of `now`."""
     if target is None:
         return NOT_APPLICABLE
-    if stop is not None and stop <= now:
-        elapsed = pos.running(start, stop, pauses)
+    if stop is not None and stop[0] <= now[0]:
+        elapsed = _running(start, stop, pauses)
         return ClockState(target, Status.achieved if elapsed <= limit else Status.breached,
-                          round(elapsed / 1e6), stop)
-    if start > now:
+                          round(elapsed / 1e6), stop_at)
+    if start[0] > now[0]:
         return ClockState(target, Status.pending, None, None)
-    elapsed = pos.running(start, now, pauses)
+    elapsed = _running(start, now, pauses)
     return ClockState(target, Status.breached if elapsed > limit else Status.pending, round(elapsed / 1e6), None)
 
 
@@ -166,8 +159,6 @@ class TicketPlan:
         return cls(calendar, limit(policy.first_response), limit(policy.resolution), limit(policy.update_cadence),
                    limit(config.sla.ola.owner_assigned.get(severity)))
 
-
-_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -207,27 +198,43 @@ def ticket_times(ticket: Ticket) -> TicketTimes:
 
 def evaluate_ticket_clocks(ticket: Ticket, plan: TicketPlan, now: datetime) -> TicketResult:
     """The clocks of `engine.evaluate_ticket` plus the OLA owner assignment, as of `now`."""
-    pos = _Positions(plan.calendar)
+    calendar = plan.calendar
+    position = calendar.position
+    wall = isinstance(calendar, TwentyFourSeven)  # its position is the UTC microsecond itself
+
+    def instant(moment: datetime) -> Instant:
+        utc = (moment - _EPOCH) // _MICROSECOND
+        return (utc, utc) if wall else (utc, position(moment))
+
+    now_i = instant(now)
     pauses = tuple(Pause(w.start, w.end) for w in ticket.waiting_on_customer)
-    known = _pauses_as_of(pauses, now) if pauses else []
-    created = ticket.created_at
+    known = [(instant(p.start), None if p.end is None else instant(p.end))
+             for p in _pauses_as_of(pauses, now)] if pauses else []
+    created = instant(ticket.created_at)
     replies = ticket.replies
-    first = _state(pos, *plan.first_response, created, replies[0] if replies else None, (), now)
-    resolution = _state(pos, *plan.resolution, created, ticket.resolved_at, known, now)
+    reply_i = [instant(t) for t in replies]
+    resolved = instant(ticket.resolved_at) if ticket.resolved_at is not None else None
+    first = _state(*plan.first_response, created, reply_i[0] if replies else None, replies[0] if replies else None,
+                   (), now_i)
+    resolution = _state(*plan.resolution, created, resolved, ticket.resolved_at, known, now_i)
     # engine.cadence: gaps between updates up to the resolution, then to the resolution (or now while open).
     gaps = []
-    if plan.update_cadence[0] is not None:
-        end = ticket.resolved_at if ticket.resolved_at is not None and ticket.resolved_at <= now else None
-        times = [t for t in replies if t <= now and (end is None or t <= end)]
+    if plan.update_cadence[0] is not None and replies:
+        end = resolved if resolved is not None and resolved[0] <= now_i[0] else None
+        times = [(t, i) for t, i in zip(replies, reply_i) if i[0] <= now_i[0] and (end is None or i[0] <= end[0])]
         if times:
-            bounds: list[tuple[datetime, datetime | None]] = list(zip(times, times[1:]))
+            bounds = list(zip(times, times[1:]))
             if end is None:
                 bounds.append((times[-1], None))
-            elif end > times[-1]:
-                bounds.append((times[-1], end))
-            gaps = [(a, b, _state(pos, *plan.update_cadence, a, b, known, now)) for a, b in bounds]
-    owner = _state(pos, *plan.owner_assigned, created, ticket.owner_assigned_at, (), now)
-    return TicketResult(ticket, plan.calendar.tz, plan.calendar, pauses, first, resolution, tuple(gaps), owner)
+            elif end[0] > times[-1][1][0]:
+                bounds.append((times[-1], (ticket.resolved_at, end)))
+            gaps = [(a[0], b[0] if b else None,
+                     _state(*plan.update_cadence, a[1], b[1] if b else None, b[0] if b else None, known, now_i))
+                    for a, b in bounds]
+    owner_at = ticket.owner_assigned_at
+    owner = _state(*plan.owner_assigned, created, instant(owner_at) if owner_at is not None else None, owner_at, (),
+                   now_i)
+    return TicketResult(ticket, calendar.tz, calendar, pauses, first, resolution, tuple(gaps), owner)
 
 
 # ---------------------------------------------------------------- breaches

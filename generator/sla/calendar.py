@@ -117,7 +117,7 @@ class BusinessCalendar:
     # Per-year tables of opening hours and cumulative business time, filled on first use. Derived
     # from the fields above only, so the calendar stays a value: excluded from equality and hashing.
     _years: dict = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
-    _bases: dict = field(default_factory=lambda: {2000: 0}, init=False, compare=False, hash=False, repr=False)
+    _bases: dict = field(default_factory=lambda: {2020: 0}, init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.closes <= self.opens:
@@ -181,10 +181,10 @@ class BusinessCalendar:
         return table
 
     def _year_base(self, year: int) -> int:
-        """Business microseconds from 1 January 2000 (local) to 1 January of `year`; negative before 2000."""
+        """Business microseconds from 1 January 2020 (local) to 1 January of `year`; negative before 2020."""
         bases = self._bases
         if year not in bases:
-            if year > 2000:
+            if year > 2020:
                 bases[year] = self._year_base(year - 1) + self._year(year - 1)[1][-1]
             else:
                 bases[year] = self._year_base(year + 1) - self._year(year)[1][-1]
