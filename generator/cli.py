@@ -439,3 +439,68 @@ def sync(root: Path, inbox: Path | None, webhook: str | None) -> None:
                f"{len(report.emitted)} event(s) added to {OUTBOX}" + (f", {report.posted} posted" if webhook else ""))
     if report.rejected or report.post_failures:
         sys.exit(1)
+
+
+# ---------------------------------------------------------------- monthly SLA report of tickets
+
+SAMPLE_TICKETS = Path("tickets") / "sample-2025-10.jsonl"
+# Where the public site is built from and written to: a private report must never land there.
+PUBLIC_DIRS = ("public", "site")
+
+
+@main.command()
+@root_option
+@now_option
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month; a ticket belongs to the month it was "
+              "created in, in its region's local time.")
+@click.option("--tickets", "ticket_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help=f"Ticket export (.jsonl or .csv); repeat for several. Default: <root>/{SAMPLE_TICKETS}.")
+@click.option("--lang", type=click.Choice(["ko", "ja", "en"]), default="en", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "html"]), default="md", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write sla-report-YYYY-MM.<lang>.<format> into this directory instead of standard output.")
+@click.option("--skip-invalid", is_flag=True, help="Report the good rows and list the bad ones instead of failing.")
+def report(root: Path, now: datetime | None, month: str, ticket_files: tuple[Path, ...], lang: str, fmt: str,
+           out: Path | None, skip_invalid: bool) -> None:
+    """Monthly SLA report of support tickets per tenant and per region (private: never on the public site)."""
+    from .load import load_repository
+    from .report.monthly import Month, monthly_report
+    from .report.render import render_report
+    from .tickets import read_tickets
+
+    try:
+        chosen = Month.parse(month)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--month") from None
+    if out is not None:
+        resolved = out.resolve()
+        for name in PUBLIC_DIRS:
+            public = (root / name).resolve()
+            if resolved == public or public in resolved.parents:
+                raise click.BadParameter(f"expected a directory outside {name}/ (the public site is built from "
+                                         f"there and the report is private), got {out}", param_hint="--out")
+    try:
+        repository = load_repository(root)
+    except LoadFailed as failed:
+        report_problems(failed.problems)
+        sys.exit(1)
+    files = list(ticket_files) or [root / SAMPLE_TICKETS]
+    imported = read_tickets(files, [region.id for region in repository.config.regions])
+    report_problems(list(imported.problems))
+    bad_rows = len({(problem.path, problem.line) for problem in imported.problems})
+    if imported.problems and not skip_invalid:
+        click.echo(f"{bad_rows} bad row(s); nothing reported (use --skip-invalid to report the "
+                   f"{len(imported.tickets)} good one(s)).", err=True)
+        sys.exit(1)
+    if imported.problems:
+        click.echo(f"{bad_rows} bad row(s) left out (listed in the report).", err=True)
+    result = monthly_report(imported.tickets, repository, chosen, clock(now),
+                            skipped=[str(p) for p in imported.problems])
+    text = render_report(result, repository.config, lang, fmt)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"sla-report-{chosen}.{lang}.{fmt}"
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target} ({result.overall.tickets} ticket(s), {len(result.breaches)} breach(es))")

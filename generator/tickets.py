@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Iterable, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -135,8 +135,11 @@ def _from_csv_row(row: dict[str, str]) -> dict[str, object]:
     return data
 
 
-def read_tickets(paths: list[Path]) -> TicketImport:
-    """Read every export; `.jsonl`/`.json` as JSON Lines, `.csv` as CSV with a header row."""
+def read_tickets(paths: list[Path], regions: Iterable[str] | None = None) -> TicketImport:
+    """Read every export; `.jsonl`/`.json` as JSON Lines, `.csv` as CSV with a header row.
+
+    With `regions` (the configuration's region ids) a ticket of any other region is a bad row too."""
+    known = sorted(regions) if regions is not None else None
     tickets: list[Ticket] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
@@ -147,6 +150,10 @@ def read_tickets(paths: list[Path]) -> TicketImport:
                 ticket = Ticket.model_validate(data)
             except ValidationError as exc:
                 problems.extend(_problems(exc, shown, line))
+                continue
+            if known is not None and ticket.region not in known:
+                problems.append(Problem(shown, line, "region", f"expected one of {', '.join(known)} (the regions "
+                                                               f"in status.yaml), got {ticket.region!r}"))
                 continue
             if ticket.id in seen:
                 problems.append(Problem(shown, line, "id", f"expected a unique ticket id, got {ticket.id!r} "

@@ -150,3 +150,18 @@ def test_a_calendar_without_business_days_is_refused(config):
     calendar = BusinessCalendar.for_region(region.model_copy(update={"business_hours": hours}))
     with pytest.raises(ValueError, match="no business day"):
         calendar.add(at("2025-10-13T12:00+09:00"), "1h")
+
+
+# ---------------------------------------------------------------- positions (the report's cheap clock)
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=st.integers(0, 8 * 366 * 24 * 60), b=st.integers(0, 8 * 366 * 24 * 60), region=st.sampled_from(["KR", "JP"]))
+def test_position_difference_is_the_elapsed_business_time(config, a, b, region):
+    origin = at("2018-06-01T00:00:00+00:00")  # across the 2020 origin of positions
+    start, end = origin + timedelta(minutes=a), origin + timedelta(minutes=b)
+    for calendar in (region_calendar(config, region), TwentyFourSeven()):
+        expected = calendar.elapsed(start, end) // timedelta(microseconds=1)
+        assert max(0, calendar.position(end) - calendar.position(start)) == expected

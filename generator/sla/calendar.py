@@ -38,6 +38,7 @@ class Calendar(Protocol):
     def subtract(self, end: datetime, duration: str | timedelta) -> datetime: ...
     def elapsed(self, start: datetime, end: datetime) -> timedelta: ...
     def is_open(self, moment: datetime) -> bool: ...
+    def position(self, moment: datetime) -> int: ...
 
 
 def _require_aware(moment: datetime) -> datetime:
@@ -69,6 +70,10 @@ class TwentyFourSeven:
 
     def is_open(self, moment: datetime) -> bool:
         return True
+
+    def position(self, moment: datetime) -> int:
+        """Microseconds since 1970-01-01 UTC: `elapsed(a, b) == max(0, position(b) - position(a))`."""
+        return (_require_aware(moment) - _EPOCH) // _MICROSECOND
 
 
 @lru_cache(maxsize=1024)
@@ -112,6 +117,7 @@ class BusinessCalendar:
     # Per-year tables of opening hours and cumulative business time, filled on first use. Derived
     # from the fields above only, so the calendar stays a value: excluded from equality and hashing.
     _years: dict = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
+    _bases: dict = field(default_factory=lambda: {2020: 0}, init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.closes <= self.opens:
@@ -173,6 +179,34 @@ class BusinessCalendar:
                     cumulative.append(cumulative[-1])
             table = self._years[year] = (hours, cumulative)
         return table
+
+    def _year_base(self, year: int) -> int:
+        """Business microseconds from 1 January 2020 (local) to 1 January of `year`; negative before 2020."""
+        bases = self._bases
+        if year not in bases:
+            if year > 2020:
+                bases[year] = self._year_base(year - 1) + self._year(year - 1)[1][-1]
+            else:
+                bases[year] = self._year_base(year + 1) - self._year(year)[1][-1]
+        return bases[year]
+
+    def position(self, moment: datetime) -> int:
+        """Business microseconds from a fixed origin to `moment`, so that one subtraction gives the business
+        time between two instants: `elapsed(a, b) == max(0, position(b) - position(a))`. A clock that converts
+        each of its instants once does the rest in integers (the monthly report's 100,000 tickets)."""
+        moment = _require_aware(moment)
+        day = moment.astimezone(self.tz).date()
+        hours, cumulative = self._year(day.year)
+        index = day.toordinal() - _JAN1[day.year]
+        within = 0
+        opening_closing = hours[index]
+        if opening_closing is not None:
+            opening, closing = opening_closing
+            if moment >= closing:
+                within = (closing - opening) // _MICROSECOND
+            elif moment > opening:
+                within = (moment - opening) // _MICROSECOND
+        return self._year_base(day.year) + cumulative[index] + within
 
     def _full_days(self, first: date, stop: date) -> timedelta:
         """Business time of the whole days `first` .. `stop - 1`."""
@@ -271,6 +305,7 @@ class BusinessCalendar:
 
 
 _MICROSECOND = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _JAN1: dict[int, int] = {}  # year -> ordinal of its 1 January
 
 # Calendars are values; one instance per distinct region keeps their year tables warm across calls.

@@ -1,0 +1,522 @@
+"""Tickets + incidents of one month -> `MonthlyReport`: attainment, percentiles, compliance, CSAT, breaches.
+
+Pure: the tickets, the repository and `now` come in, a frozen value goes out; nothing reads files or the
+clock. Every clock is the SLA engine's (`generator.sla.engine`), on the calendar `calendar_for` picks, so the
+report holds tickets to exactly the rules `statusgen sla` applies to incidents.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterable, Literal, Sequence
+from zoneinfo import ZoneInfo
+
+from ..model import Config, Incident, Repository, Severity
+from ..sla.calendar import Calendar, TwentyFourSeven, calendar_for
+from ..sla.engine import Clock, Pause, Status, TicketTimes, _pauses_as_of, evaluate_incident, measure
+from ..tickets import Ticket
+
+Verdict = Literal["met", "missed", "no_data", "no_target"]
+SEVERITIES = tuple(Severity)
+PERCENTILES = (50, 90)
+
+
+# ---------------------------------------------------------------- the month
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Month":
+        try:
+            year, month = (int(part) for part in text.split("-"))
+            date(year, month, 1)
+        except ValueError:
+            raise ValueError(f"expected a month as YYYY-MM (e.g. 2025-10), got {text!r}") from None
+        return cls(year, month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def days(self) -> int:
+        following = date(self.year + self.month // 12, self.month % 12 + 1, 1)
+        return (following - date(self.year, self.month, 1)).days
+
+    def bounds(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        """[first instant, first instant of the next month) in the local time of `tz`."""
+        start = datetime(self.year, self.month, 1, tzinfo=tz)
+        return start, datetime(self.year + self.month // 12, self.month % 12 + 1, 1, tzinfo=tz)
+
+    def contains(self, moment: datetime, tz: ZoneInfo) -> bool:
+        """A ticket or incident belongs to the month of its creation (detection) in its region's local time."""
+        local = moment.astimezone(tz)
+        return (local.year, local.month) == (self.year, self.month)
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def nearest_rank(values: Sequence[int], p: int) -> int | None:
+    """The p-th percentile by the nearest-rank method: the ceil(p/100 * n)-th smallest value (1-based).
+
+    Always one of the values (never interpolated): p50 of [10, 20, 30, 40] is 20, p90 is 40."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-p * len(ordered) // 100))
+    return ordered[rank - 1]
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 2) if whole else None
+
+
+def verdict(value: float | None, target: float | None) -> Verdict:
+    if target is None:
+        return "no_target"
+    if value is None:
+        return "no_data"
+    return "met" if value >= target else "missed"
+
+
+# ---------------------------------------------------------------- one ticket
+
+
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """What the report needs of one engine clock: `measure(clock, now)` without its due time.
+
+    The due time is worked out (by the engine's own `measure`) only for the clocks that breached, which are
+    the only ones whose due time the report shows; `tests/test_report.py` checks every clock of the sample
+    against `evaluate_ticket`."""
+
+    target: str | None
+    status: Status
+    elapsed_seconds: int | None
+    at: datetime | None
+
+
+NOT_APPLICABLE = ClockState(None, Status.not_applicable, None, None)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+# An instant of a ticket as (microseconds since 1970 UTC, position on the ticket's calendar): converted once,
+# then every comparison and every duration is integer arithmetic.
+Instant = tuple[int, int]
+
+
+def _running(start: Instant, end: Instant, pauses: Sequence[tuple[Instant, Instant | None]]) -> int:
+    """`engine.running_time` in microseconds."""
+    total = max(0, end[1] - start[1])
+    for pause_start, pause_end in pauses:
+        low = pause_start if pause_start[0] > start[0] else start
+        high = end if pause_end is None or pause_end[0] > end[0] else pause_end
+        if high[0] > low[0]:
+            total -= high[1] - low[1]
+    return total
+
+
+def _state(target: str | None, limit: int, start: Instant, stop: Instant | None, stop_at: datetime | None,
+           pauses: Sequence[tuple[Instant, Instant | None]], now: Instant) -> ClockState:
+    """`engine.measure` (status, elapsed, at) on instants; `limit` is the target in calendar microseconds and
+    `pauses` are already as of `now`."""
+    if target is None:
+        return NOT_APPLICABLE
+    if stop is not None and stop[0] <= now[0]:
+        elapsed = _running(start, stop, pauses)
+        return ClockState(target, Status.achieved if elapsed <= limit else Status.breached,
+                          round(elapsed / 1e6), stop_at)
+    if start[0] > now[0]:
+        return ClockState(target, Status.pending, None, None)
+    elapsed = _running(start, now, pauses)
+    return ClockState(target, Status.breached if elapsed > limit else Status.pending, round(elapsed / 1e6), None)
+
+
+@dataclass(frozen=True)
+class TicketPlan:
+    """The calendar and targets of one region and severity, worked out once for all its tickets."""
+
+    calendar: Calendar
+    first_response: tuple[str | None, int]   # (policy text, calendar microseconds)
+    resolution: tuple[str | None, int]
+    update_cadence: tuple[str | None, int]
+    owner_assigned: tuple[str | None, int]
+
+    @classmethod
+    def of(cls, config: Config, region: str, severity: Severity) -> "TicketPlan":
+        policy = config.sla.policies[severity]
+        calendar = calendar_for(config, region, severity)
+
+        def limit(target: str | None) -> tuple[str | None, int]:
+            return target, (calendar.duration(target) // _MICROSECOND if target else 0)
+
+        return cls(calendar, limit(policy.first_response), limit(policy.resolution), limit(policy.update_cadence),
+                   limit(config.sla.ola.owner_assigned.get(severity)))
+
+
+
+@dataclass(frozen=True)
+class TicketResult:
+    """One ticket's clocks, named as the CS metrics are (first_response_time, resolution_time, ...)."""
+
+    ticket: Ticket
+    tz: ZoneInfo
+    calendar: Calendar
+    pauses: tuple[Pause, ...]
+    first_response_time: ClockState
+    resolution_time: ClockState
+    gaps: tuple[tuple[datetime, datetime | None, ClockState], ...]  # (from, to, state) between public updates
+    owner_assigned: ClockState
+
+    @property
+    def attainment(self) -> Status:
+        """achieved when the first response and the resolution both were; breached when either was;
+        pending otherwise (left out of the attainment percentage until decided)."""
+        statuses = (self.first_response_time.status, self.resolution_time.status)
+        if Status.breached in statuses:
+            return Status.breached
+        if statuses[0] is Status.achieved and statuses[1] is Status.achieved:
+            return Status.achieved
+        return Status.pending
+
+
+def ticket_times(ticket: Ticket) -> TicketTimes:
+    return TicketTimes(
+        severity=ticket.severity,
+        created=ticket.created_at,
+        replies=tuple(ticket.replies),
+        waiting_on_customer=tuple(Pause(w.start, w.end) for w in ticket.waiting_on_customer),
+        resolved=ticket.resolved_at,
+    )
+
+
+def evaluate_ticket_clocks(ticket: Ticket, plan: TicketPlan, now: datetime) -> TicketResult:
+    """The clocks of `engine.evaluate_ticket` plus the OLA owner assignment, as of `now`."""
+    calendar = plan.calendar
+    position = calendar.position
+    wall = isinstance(calendar, TwentyFourSeven)  # its position is the UTC microsecond itself
+
+    def instant(moment: datetime) -> Instant:
+        utc = (moment - _EPOCH) // _MICROSECOND
+        return (utc, utc) if wall else (utc, position(moment))
+
+    now_i = instant(now)
+    pauses = tuple(Pause(w.start, w.end) for w in ticket.waiting_on_customer)
+    known = [(instant(p.start), None if p.end is None else instant(p.end))
+             for p in _pauses_as_of(pauses, now)] if pauses else []
+    created = instant(ticket.created_at)
+    replies = ticket.replies
+    reply_i = [instant(t) for t in replies]
+    resolved = instant(ticket.resolved_at) if ticket.resolved_at is not None else None
+    first = _state(*plan.first_response, created, reply_i[0] if replies else None, replies[0] if replies else None,
+                   (), now_i)
+    resolution = _state(*plan.resolution, created, resolved, ticket.resolved_at, known, now_i)
+    # engine.cadence: gaps between updates up to the resolution, then to the resolution (or now while open).
+    gaps = []
+    if plan.update_cadence[0] is not None and replies:
+        end = resolved if resolved is not None and resolved[0] <= now_i[0] else None
+        times = [(t, i) for t, i in zip(replies, reply_i) if i[0] <= now_i[0] and (end is None or i[0] <= end[0])]
+        if times:
+            bounds = list(zip(times, times[1:]))
+            if end is None:
+                bounds.append((times[-1], None))
+            elif end[0] > times[-1][1][0]:
+                bounds.append((times[-1], (ticket.resolved_at, end)))
+            gaps = [(a[0], b[0] if b else None,
+                     _state(*plan.update_cadence, a[1], b[1] if b else None, b[0] if b else None, known, now_i))
+                    for a, b in bounds]
+    owner_at = ticket.owner_assigned_at
+    owner = _state(*plan.owner_assigned, created, instant(owner_at) if owner_at is not None else None, owner_at, (),
+                   now_i)
+    return TicketResult(ticket, calendar.tz, calendar, pauses, first, resolution, tuple(gaps), owner)
+
+
+# ---------------------------------------------------------------- breaches
+
+
+@dataclass(frozen=True)
+class Breach:
+    """One target a ticket missed. `missed_by_seconds` is calendar time beyond the target (business time for
+    S3/S4); while the event has not happened (`at` is None) it is measured up to `now` and still growing."""
+
+    ticket_id: str
+    tenant: str
+    region: str
+    severity: Severity
+    metric: str
+    target: str
+    calendar: str
+    started: datetime
+    due: datetime | None
+    at: datetime | None
+    missed_by_seconds: int
+
+    def as_json(self) -> dict:
+        return {
+            "ticket": self.ticket_id, "tenant": self.tenant, "region": self.region,
+            "severity": self.severity.value, "metric": self.metric, "target": self.target,
+            "calendar": self.calendar, "from": self.started.isoformat(),
+            "due": self.due.isoformat() if self.due else None, "at": self.at.isoformat() if self.at else None,
+            "missed_by_seconds": self.missed_by_seconds,
+        }
+
+
+def breaches_of(result: TicketResult, now: datetime) -> list[Breach]:
+    """Every breached clock of the ticket, measured again by the engine itself (with its due time)."""
+    t = result.ticket
+    clocks = []
+    if result.owner_assigned.status is Status.breached:
+        clocks.append(("owner_assigned", Clock(result.calendar, result.owner_assigned.target, t.created_at,
+                                               t.owner_assigned_at)))
+    if result.first_response_time.status is Status.breached:
+        clocks.append(("first_response_time", Clock(result.calendar, result.first_response_time.target,
+                                                     t.created_at, t.first_public_reply_at)))
+    if result.resolution_time.status is Status.breached:
+        clocks.append(("resolution_time", Clock(result.calendar, result.resolution_time.target, t.created_at,
+                                                t.resolved_at, result.pauses)))
+    for since, until, state in result.gaps:
+        if state.status is Status.breached:
+            clocks.append(("update_interval", Clock(result.calendar, state.target, since, until, result.pauses)))
+    found = []
+    for metric, clock in clocks:
+        m = measure(clock, now)
+        target = int(result.calendar.duration(m.target).total_seconds())
+        found.append(Breach(t.id, t.tenant, t.region, t.severity, metric, m.target, result.calendar.name,
+                            clock.start, m.due, m.at, (m.elapsed_seconds or 0) - target))
+    return found
+
+
+# ---------------------------------------------------------------- aggregation
+
+
+@dataclass(frozen=True)
+class SeverityRow:
+    severity: Severity
+    tickets: int
+    attained: int
+    decided: int
+    attainment: float | None
+    target: float | None
+    verdict: Verdict
+    first_response_seconds: dict[int, int | None]   # percentile -> seconds
+    resolution_seconds: dict[int, int | None]
+
+    def as_json(self) -> dict:
+        return {
+            "tickets": self.tickets, "attained": self.attained, "decided": self.decided,
+            "attainment": self.attainment, "target": self.target, "verdict": self.verdict,
+            "first_response_time": {f"p{p}_seconds": v for p, v in self.first_response_seconds.items()},
+            "resolution_time": {f"p{p}_seconds": v for p, v in self.resolution_seconds.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """`within` of `decided` kept their target; `value` in percent, or a mean for CSAT."""
+
+    within: int
+    decided: int
+    value: float | None
+    target: float | None
+    verdict: Verdict
+
+    def as_json(self) -> dict:
+        return {"within": self.within, "decided": self.decided, "value": self.value, "target": self.target,
+                "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
+class RcaResult:
+    incident: str
+    severity: Severity
+    region: str
+    target: str
+    resolved: datetime | None
+    published: datetime | None
+    lead_seconds: int | None
+    status: Status
+
+    def as_json(self) -> dict:
+        return {"incident": self.incident, "severity": self.severity.value, "region": self.region,
+                "target": self.target, "resolved": self.resolved.isoformat() if self.resolved else None,
+                "published": self.published.isoformat() if self.published else None,
+                "lead_seconds": self.lead_seconds, "status": self.status.value}
+
+
+@dataclass(frozen=True)
+class GroupReport:
+    """One region, one tenant, or all tickets."""
+
+    scope: Literal["all", "region", "tenant"]
+    key: str
+    tickets: int
+    severities: tuple[SeverityRow, ...]
+    update_interval_compliance: Compliance
+    owner_assigned: Compliance
+    rca: Compliance
+    rca_incidents: tuple[RcaResult, ...]
+    csat: Compliance
+    breached_tickets: tuple[str, ...]
+    daily: tuple[int, ...]  # tickets created on each day of the month (local dates)
+
+    def as_json(self) -> dict:
+        return {
+            "scope": self.scope, "key": self.key, "tickets": self.tickets,
+            "severities": {row.severity.value: row.as_json() for row in self.severities},
+            "update_interval_compliance": self.update_interval_compliance.as_json(),
+            "owner_assigned": self.owner_assigned.as_json(),
+            "rca_lead_time": {**self.rca.as_json(), "incidents": [r.as_json() for r in self.rca_incidents]},
+            "csat": self.csat.as_json(),
+            "breached_tickets": list(self.breached_tickets),
+            "daily_tickets": list(self.daily),
+        }
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    month: Month
+    now: datetime
+    overall: GroupReport
+    regions: tuple[GroupReport, ...]
+    tenants: tuple[GroupReport, ...]
+    breaches: tuple[Breach, ...]
+    skipped: tuple[str, ...] = ()  # bad rows left out with --skip-invalid, as path:line: field: message
+    targets: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {
+            "month": str(self.month), "as_of": self.now.isoformat(), "targets": self.targets,
+            "overall": self.overall.as_json(),
+            "regions": {g.key: g.as_json() for g in self.regions},
+            "tenants": {g.key: g.as_json() for g in self.tenants},
+            "breaches": [b.as_json() for b in self.breaches],
+            "skipped_rows": list(self.skipped),
+        }
+
+
+def _severity_row(severity: Severity, results: list[TicketResult], target: float | None) -> SeverityRow:
+    statuses = Counter(r.attainment for r in results)
+    decided = statuses[Status.achieved] + statuses[Status.breached]
+    attainment = percent(statuses[Status.achieved], decided)
+    # Percentiles over the events that happened by `now`; open tickets have no resolution time yet.
+    first = [r.first_response_time.elapsed_seconds for r in results if r.first_response_time.at is not None]
+    resolution = [r.resolution_time.elapsed_seconds for r in results if r.resolution_time.at is not None]
+    return SeverityRow(
+        severity, len(results), statuses[Status.achieved], decided, attainment, target,
+        verdict(attainment, target),
+        {p: nearest_rank(first, p) for p in PERCENTILES}, {p: nearest_rank(resolution, p) for p in PERCENTILES},
+    )
+
+
+def _all_kept(within: int, decided: int) -> Compliance:
+    """A per-item target with no percentage target (OLA, RCA): met only when every decided item kept it."""
+    value = percent(within, decided)
+    return Compliance(within, decided, value, 100.0, verdict(value, 100.0))
+
+
+def _group(scope, key: str, results: list[TicketResult], rcas: list[RcaResult], config: Config,
+           month: Month, breached: set[str]) -> GroupReport:
+    by_severity: dict[Severity, list[TicketResult]] = defaultdict(list)
+    for r in results:
+        by_severity[r.ticket.severity].append(r)
+    rows = tuple(_severity_row(s, by_severity[s], config.sla.policies[s].attainment_target) for s in SEVERITIES)
+    gaps = [state.status for r in results for _, _, state in r.gaps]
+    gaps_ok, gaps_bad = gaps.count(Status.achieved), gaps.count(Status.breached)
+    uic_target = config.sla.update_interval_compliance_target
+    uic_value = percent(gaps_ok, gaps_ok + gaps_bad)
+    owners = Counter(r.owner_assigned.status for r in results)
+    rca_counts = Counter(r.status for r in rcas)
+    scores = [r.ticket.csat for r in results if r.ticket.csat is not None]
+    mean = round(sum(scores) / len(scores), 2) if scores else None
+    daily = [0] * month.days
+    for r in results:
+        daily[r.ticket.created_at.astimezone(r.tz).day - 1] += 1
+    return GroupReport(
+        scope=scope, key=key, tickets=len(results), severities=rows,
+        update_interval_compliance=Compliance(gaps_ok, gaps_ok + gaps_bad, uic_value, uic_target,
+                                              verdict(uic_value, uic_target)),
+        owner_assigned=_all_kept(owners[Status.achieved], owners[Status.achieved] + owners[Status.breached]),
+        rca=_all_kept(rca_counts[Status.achieved], rca_counts[Status.achieved] + rca_counts[Status.breached]),
+        rca_incidents=tuple(rcas),
+        csat=Compliance(sum(s >= config.sla.csat_target for s in scores), len(scores), mean, config.sla.csat_target,
+                        verdict(mean, config.sla.csat_target)),
+        breached_tickets=tuple(sorted({r.ticket.id for r in results} & breached)),
+        daily=tuple(daily),
+    )
+
+
+def rca_results(repository: Repository, month: Month, now: datetime) -> list[tuple[Incident, RcaResult]]:
+    """The month's published incidents whose severity owes an RCA (S1 48 h, S2 72 h), from resolution to the
+    RCA's publication, measured by the SLA engine's `rca_published` clock."""
+    config = repository.config
+    found = []
+    for incident in sorted(repository.incidents, key=lambda i: (i.detected_at, i.id)):
+        policy = config.sla.policies[incident.severity]
+        if incident.draft or policy.rca_due is None:
+            continue
+        if not month.contains(incident.detected_at, config.region(incident.region).tz):
+            continue
+        m = evaluate_incident(incident, config, repository.rcas, now).metrics["rca_published"]
+        resolved = incident.resolved_at if incident.resolved_at and incident.resolved_at <= now else None
+        found.append((incident, RcaResult(incident.id, incident.severity, incident.region, policy.rca_due, resolved,
+                                          m.at, m.elapsed_seconds if m.at else None, m.status)))
+    return found
+
+
+def monthly_report(tickets: Iterable[Ticket], repository: Repository, month: Month, now: datetime,
+                   skipped: Sequence[str] = ()) -> MonthlyReport:
+    """The report of the tickets created in `month` (each in its region's local time), as of `now`.
+
+    Every ticket's region must be one of the configuration's (`read_tickets(..., regions=...)` checks it)."""
+    config = repository.config
+    zones = {region.id: region.tz for region in config.regions}
+    plans = {(region.id, severity): TicketPlan.of(config, region.id, severity)
+             for region in config.regions for severity in SEVERITIES}
+    results = [evaluate_ticket_clocks(t, plans[t.region, t.severity], now)
+               for t in tickets if month.contains(t.created_at, zones[t.region])]
+    results.sort(key=lambda r: (r.ticket.created_at, r.ticket.id))
+    breaches = [b for r in results for b in breaches_of(r, now)]
+    breached = {b.ticket_id for b in breaches}
+    incidents = rca_results(repository, month, now)
+    linked: dict[str, set[str]] = defaultdict(set)  # incident id -> tenants, from the incident and its tickets
+    for incident, _ in incidents:
+        linked[incident.id].update(incident.tenants)
+    for r in results:
+        if r.ticket.incident_id:
+            linked[r.ticket.incident_id].add(r.ticket.tenant)
+    by_region: dict[str, list[TicketResult]] = defaultdict(list)
+    by_tenant: dict[str, list[TicketResult]] = defaultdict(list)
+    for r in results:
+        by_region[r.ticket.region].append(r)
+        by_tenant[r.ticket.tenant].append(r)
+    all_rcas = [rca for _, rca in incidents]
+    regions = tuple(
+        _group("region", region.id, by_region[region.id], [x for x in all_rcas if x.region == region.id], config,
+               month, breached)
+        for region in config.regions
+    )
+    tenants = tuple(
+        _group("tenant", tenant, by_tenant[tenant], [x for x in all_rcas if tenant in linked[x.incident]], config,
+               month, breached)
+        for tenant in sorted(by_tenant)
+    )
+    targets = {
+        "attainment": {s.value: config.sla.policies[s].attainment_target for s in SEVERITIES},
+        "update_interval_compliance": config.sla.update_interval_compliance_target,
+        "csat": config.sla.csat_target,
+        "rca_due": {s.value: config.sla.policies[s].rca_due for s in SEVERITIES if config.sla.policies[s].rca_due},
+        "owner_assigned": {s.value: d for s, d in config.sla.ola.owner_assigned.items()},
+    }
+    return MonthlyReport(
+        month=month, now=now,
+        overall=_group("all", "all", results, all_rcas, config, month, breached),
+        regions=regions, tenants=tenants,
+        breaches=tuple(sorted(breaches, key=lambda b: (b.region, b.tenant, b.started, b.ticket_id, b.metric))),
+        skipped=tuple(skipped), targets=targets,
+    )
