@@ -134,3 +134,20 @@ def test_a_second_build_replaces_the_site(sample_repo, tmp_path):
     build_site(sample_repo, out, SAMPLE_NOW)
     assert not (out / "stale.html").exists()
     assert (out / "index.html").is_file()
+
+
+def test_a_build_in_the_middle_of_an_incident_shows_the_page_as_it_was_then(sample_repo, tmp_path):
+    out = tmp_path / "out"
+    build_site(sample_repo, out, __import__("datetime").datetime.fromisoformat("2025-10-02T10:40:00+09:00"))
+    home = (out / "en" / "index.html").read_text(encoding="utf-8")
+    active = home.split('id="active_incidents"')[1].split('id="components"')[0]
+    assert "[KR] Incident: Ingest→Incident latency ↑" in active
+    assert "Identified" in active and "Resolved" not in active
+    assert "Next update</strong>: Thu, Oct 2, 2025 10:57 KST (01:57 UTC)" in active
+    assert 'data-component="kr-ingest"' in home and "sg-status-degraded_performance" in home
+    page = (out / "en" / INCIDENT).read_text(encoding="utf-8")
+    assert "10:27 KST" in page and "10:55 KST" not in page and "11:26 KST" not in page
+    assert "will be linked here once published" in page  # the RCA came a day later
+    # the JP incident of 2025-10-15 and the maintenance announced on 2025-10-17 had not happened yet
+    assert not (out / "incidents/2025-10-15-jp-search-false-positive").exists()
+    assert not (out / "maintenance/2025-10-25-jp-search-upgrade").exists()

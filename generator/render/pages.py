@@ -24,6 +24,7 @@ from markupsafe import Markup
 from ..localtime import format_local_and_utc, format_local_time_and_utc, format_month
 from ..model import ComponentStatus, Incident, Maintenance, Rca, Repository, Texts
 from .status import (
+    as_of,
     component_states,
     is_active,
     is_upcoming,
@@ -165,7 +166,8 @@ class RenderedPage:
 
 
 def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPage]:
-    """Every generated page in every language."""
+    """Every generated page in every language, as the site looked at `now`."""
+    repository = as_of(repository, now)
     env = _environment()
     incidents = published_incidents(repository)
     maintenance = published_maintenance(repository)

@@ -20,6 +20,28 @@ from ..model import (
 IMPACT_RANK = {Impact.none: 0, Impact.minor: 1, Impact.major: 2, Impact.critical: 3}
 
 
+def as_of(repository: Repository, now: datetime) -> Repository:
+    """The repository as the public could see it at `now`: what was posted later has not happened yet.
+
+    An incident appears with its first public update (not at detection), with only the updates posted by
+    `now`, and resolved only once `resolved_at` has passed; maintenance appears once announced; an RCA once
+    published. Building with `--now` in the middle of an incident shows the page as it was then."""
+    incidents = []
+    for incident in repository.incidents:
+        updates = tuple(u for u in incident.updates if u.at <= now)
+        if not updates:
+            continue
+        resolved = incident.resolved_at if incident.resolved_at and incident.resolved_at <= now else None
+        incidents.append(incident.model_copy(update={"updates": list(updates), "resolved_at": resolved}))
+    maintenance = [
+        m.model_copy(update={"updates": [u for u in m.updates if u.at <= now]})
+        for m in repository.maintenance if m.announced_at <= now
+    ]
+    rcas = [r for r in repository.rcas if r.published_at <= now]
+    return repository.model_copy(update={
+        "incidents": tuple(incidents), "maintenance": tuple(maintenance), "rcas": tuple(rcas)})
+
+
 def published_incidents(repository: Repository) -> list[Incident]:
     """Non-draft incidents, newest first."""
     return sorted((i for i in repository.incidents if not i.draft), key=lambda i: i.detected_at, reverse=True)
