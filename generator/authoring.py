@@ -186,7 +186,9 @@ def new_incident(root: Path, request: IncidentRequest) -> Path:
                              f"({request.now.isoformat()}); pass --now for a reproducible run")
     policy = config.sla.policies.get(request.severity)
     cadence = duration_timedelta(policy.update_cadence) if policy and policy.update_cadence else timedelta(hours=1)
-    next_update = request.now + cadence
+    # A promised time given as --var next_update=... is the one the text announces: the field must agree.
+    promised = _promised_next_update(request.variables)
+    next_update = promised or request.now + cadence
     local = request.detected_at.astimezone(region.tz)
     slug = _SLUG.sub("-", (request.slug or "-".join(c.split("-", 1)[1] for c in components)).lower()).strip("-")
     incident_id = f"{local.date().isoformat()}-{region.id.lower()}-{slug}"
@@ -281,7 +283,7 @@ def append_update(root: Path, incident_id: str, status: str, macro: str, next_in
         raise AuthoringError(f"no incident {incident_id!r}; known: {known}")
     config = loaded.repository.config
     region = config.region(incident.region)
-    next_update = now + duration_timedelta(next_in) if next_in else None
+    next_update = now + duration_timedelta(next_in) if next_in else _promised_next_update(dict(variables))
     base: dict[str, str] = {
         "region": region.id,
         "start": _iso(incident.began_at),
@@ -496,3 +498,16 @@ def rca_text(loaded: Loaded, incident: Incident, rca_id: str, lang: str, now: da
         "",
     ]
     return "\n".join(front + body)
+
+
+def _promised_next_update(variables: dict[str, str]) -> datetime | None:
+    value = variables.get("next_update")
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise AuthoringError(f"--var next_update: expected an ISO 8601 time with offset, got {value!r}") from None
+    if moment.tzinfo is None:
+        raise AuthoringError(f"--var next_update: expected a time with a UTC offset (e.g. +09:00), got {value!r}")
+    return moment

@@ -2,6 +2,8 @@
 through `build` (a draft is skipped, the same file without `draft: true` is published)."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from pathlib import Path
 
 import yaml
@@ -109,7 +111,9 @@ def test_new_update_build_round_trip_publishes_only_after_the_draft_flag_is_remo
 
     path = sample_repo / NEW_FILE
     path.write_text(path.read_text(encoding="utf-8").replace("draft: true\n", ""), encoding="utf-8")
-    published = build_site(sample_repo, tmp_path / "published", SAMPLE_NOW)
+    # built after the update was posted (a page shows only what was public at the build's `now`)
+    after_update = datetime.fromisoformat("2025-10-26T12:15:00+09:00")
+    published = build_site(sample_repo, tmp_path / "published", after_update)
     assert f"incident {NEW_ID}" not in published.drafts_skipped
     page = next(published.out.rglob(f"{NEW_ID}/index.html")).read_text(encoding="utf-8")
     assert "9 s" in page
@@ -219,3 +223,19 @@ def test_update_appends_to_the_updates_list_even_when_other_fields_follow_it(sam
     incident = next(i for i in load_content(sample_repo).repository.incidents if i.id == NEW_ID)
     assert [u.status.value for u in incident.updates] == ["investigating", "monitoring"]
     assert incident.summary.en == "Summary"
+
+
+def test_a_promised_next_update_in_the_text_sets_the_field(sample_repo):
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    result = CliRunner().invoke(main, [
+        "new", "incident", "--root", str(sample_repo), "--region", "KR", "--severity", "S2",
+        "--component", "kr-api", "--detected", "2026-03-02T10:14:00+09:00", "--ticket", "CS-1",
+        "--slug", "api-errors", "--now", "2026-03-02T10:20:00+09:00",
+        "--var", "metric=API 5xx", "--var", "value=4 %", "--var", "next_update=2026-03-02T10:45:00+09:00"])
+    assert result.exit_code == 0, result.output
+    text = (sample_repo / "incidents/2026/2026-03-02-kr-api-errors.yaml").read_text(encoding="utf-8")
+    assert "next_update_at: 2026-03-02T10:45+09:00" in text
+    assert "10:45 KST" in text
