@@ -135,6 +135,9 @@ def problems_from_validation(
             message = f"expected a mapping of fields, got {_describe(given)}"
         elif kind == "list_type":
             message = f"expected a list, got {_describe(given)}"
+        elif kind == "string_type" and isinstance(given, (list, dict)):
+            message = (f"expected text, got {_describe(given)}: YAML reads a value starting with \"[\" or \"{{\" "
+                       f"as a list or mapping; put the text in quotes")
         elif kind == "too_short":
             message = "expected at least one entry, got none"
         else:

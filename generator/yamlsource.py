@@ -6,6 +6,7 @@ naive `2025-10-02 10:14` into a datetime and drop nothing, hiding the missing of
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -67,11 +68,37 @@ def _value(node: Node, loc: Loc, lines: dict[Loc, int]) -> object:
             key = _value(key_node, loc + ("<key>",), {})
             key = str(key) if not isinstance(key, str) else key
             if key in result:
-                raise YamlSyntaxError(key_node.start_mark.line + 1, f"duplicate key {key!r}")
+                first = lines.get(loc + (key,), "?")
+                where = ".".join(str(p) for p in loc + (key,))
+                raise YamlSyntaxError(key_node.start_mark.line + 1,
+                                      f"{where}: expected each field once, got a second {key!r} "
+                                      f"(the first is on line {first}); delete one of them")
             lines[loc + (key,)] = key_node.start_mark.line + 1
             result[key] = _value(value_node, loc + (key,), lines)
         return result
     raise YamlSyntaxError(node.start_mark.line + 1, f"unsupported YAML node {node.tag}")
+
+
+def _syntax_hint(text: str, exc: yaml.MarkedYAMLError) -> str:
+    """What to do about the YAML mistakes people make under pressure."""
+    problem = str(exc.problem or "")
+    lines = text.splitlines()
+    mark = exc.problem_mark or exc.context_mark
+    if "tab" in problem or (mark is not None and mark.line < len(lines) and "\t" in lines[mark.line]):
+        return "indent with spaces, not tab characters"
+    for mark in (exc.problem_mark, exc.context_mark):
+        if mark is None:
+            continue
+        for number in (mark.line, mark.line - 1):
+            if 0 <= number < len(lines) and _BRACKET_VALUE.search(lines[number]):
+                return ('a value that starts with "[" or "{" is read as a list or mapping: put the text in '
+                        'quotes, e.g. title: "[KR] Incident: ..."')
+    if "mapping values are not allowed" in problem:
+        return 'a text that contains ": " must be put in quotes'
+    return ""
+
+
+_BRACKET_VALUE = re.compile(r":\s+[\[{][^\]}]*[\]}]\s*\S")
 
 
 def parse_yaml(text: str, line_offset: int = 0) -> YamlDocument:
@@ -81,7 +108,9 @@ def parse_yaml(text: str, line_offset: int = 0) -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 1 if mark else 1) + line_offset
-        raise YamlSyntaxError(line, f"YAML syntax error: {exc.problem or exc}") from None
+        message = f"YAML syntax error: {exc.problem or exc}"
+        hint = _syntax_hint(text, exc)
+        raise YamlSyntaxError(line, f"{message}; {hint}" if hint else message) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(1 + line_offset, f"YAML syntax error: {exc}") from None
     lines: dict[Loc, int] = {}

@@ -197,3 +197,24 @@ def test_check_passes_on_the_sample(sample_repo):
     result = CliRunner().invoke(main, ["check", "--root", str(sample_repo), "--now", "2025-10-26T12:00:00+09:00"])
     assert result.exit_code == 0, result.output
     assert "ok" in result.output
+
+
+def test_an_unquoted_title_starting_with_a_bracket_says_to_quote_it(sample_repo):
+    problems = problems_after_edit(sample_repo, SAMPLE, 'en: "[KR] Incident: Ingest→Incident latency ↑"',
+                                   "en: [KR] Incident: Ingest→Incident latency ↑")
+    line = line_of(sample_repo, SAMPLE, "en: [KR] Incident")
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{SAMPLE}:{line}: YAML syntax error: ")
+    assert 'put the text in quotes, e.g. title: "[KR] Incident: ..."' in problems[0]
+
+
+def test_a_tab_in_the_indentation_says_to_use_spaces(sample_repo):
+    problems = problems_after_edit(sample_repo, SAMPLE, "  - id: kr-ingest", "\t- id: kr-ingest")
+    assert len(problems) == 1 and problems[0].endswith("indent with spaces, not tab characters")
+
+
+def test_a_duplicate_key_names_both_lines(sample_repo):
+    problems = problems_after_edit(sample_repo, SAMPLE, "impact: major\n", "impact: major\nimpact: minor\n")
+    first = line_of(sample_repo, SAMPLE, "impact: major")
+    assert problems == [f"{SAMPLE}:{first + 1}: impact: expected each field once, got a second 'impact' "
+                        f"(the first is on line {first}); delete one of them"]
