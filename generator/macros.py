@@ -121,7 +121,25 @@ def render_macro(
     if missing:
         raise MacroError(f"{path}: missing variable(s) for {name}.{lang}: {', '.join(missing)}")
     values = {key: _localize(value, tz, lang) for key, value in variables.items()}
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+    filled = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+    return korean_particles(filled) if lang == "ko" else filled
+
+
+# Korean particles depend on the word before them: 이/가, 을/를, 은/는, 과/와 (with or without a final
+# consonant). A macro writes both, `{metric}이(가)`; once the word is known the right one is chosen.
+_PARTICLE = re.compile(r"([가-힣])(이\(가\)|을\(를\)|은\(는\)|과\(와\))")
+
+
+def korean_particles(text: str) -> str:
+    """`지연이(가)` -> `지연이`, `값이(가)` -> `값이`, `속도이(가)` -> `속도가`; other words keep both forms."""
+
+    def choose(match: re.Match) -> str:
+        syllable, pair = match.group(1), match.group(2)
+        with_final, without_final = pair[0], pair[2]
+        has_final = (ord(syllable) - 0xAC00) % 28 != 0
+        return syllable + (with_final if has_final else without_final)
+
+    return _PARTICLE.sub(choose, text)
 
 
 def _localize(value: str, tz: tzinfo, lang: str) -> str:

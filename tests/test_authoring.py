@@ -76,7 +76,7 @@ def test_new_incident_writes_a_draft_in_three_languages_from_the_s2_first_notice
     assert data["components"] == [{"id": "kr-ingest", "status": "degraded_performance"}]
     assert data["tickets"] == ["CS-20251026-0001"] and data["tenants"] == ["acme-kr"]
     text = data["updates"][0]["text"]
-    assert text["ko"].startswith("2025년 10월 26일 (일) 11:40 KST (02:40 UTC)부터 KR 수집의 수집→인시던트 p95 지연이(가) 14 s까지")
+    assert text["ko"].startswith("2025년 10월 26일 (일) 11:40 KST (02:40 UTC)부터 KR 수집의 수집→인시던트 p95 지연이 14 s까지")
     assert "取り込み→インシデント p95 遅延が14 sまで上昇" in text["ja"]
     assert "Next update at Sun, Oct 26, 2025 13:00 KST (04:00 UTC)" in text["en"]  # S2 cadence: 60 min
     assert data["updates"][0]["next_update_at"] == "2025-10-26T13:00+09:00"

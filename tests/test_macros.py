@@ -227,3 +227,12 @@ def test_malformed_placeholders_and_empty_files_are_reported(tmp_path):
     problems = check_macros(tmp_path)
     assert f"{tmp_path / 'bad.ko.txt'}:2: placeholder '{{Metric Link}}': expected a lower-case name such as {{metric_link}}" in problems
     assert f"{tmp_path / 'blank.ko.txt'}:1: empty: the macro has no text" in problems
+
+
+def test_korean_particles_follow_the_word_before_them():
+    from generator.macros import korean_particles
+
+    assert korean_particles("p95 지연이(가) 18 s까지") == "p95 지연이 18 s까지"  # 연 ends in ㄴ
+    assert korean_particles("처리 속도이(가) 낮아") == "처리 속도가 낮아"  # 도 has no final consonant
+    assert korean_particles("오류율을(를) 확인") == "오류율을 확인"
+    assert korean_particles("API이(가) 느려") == "API이(가) 느려"  # not Hangul: both forms stay
