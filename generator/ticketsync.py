@@ -170,14 +170,23 @@ def _apply_one(store: IncidentStore, update: TicketUpdate) -> dict:
 # ---------------------------------------------------------------- one sync run
 
 
+def emit_changes(store: IncidentStore) -> list[dict]:
+    """Append to the outbox the change events it does not hold yet; returns them.
+
+    Run by `statusgen sync` and by the status API after each accepted write (under its write lock), so a
+    ticketing system consuming the outbox hears of an API change without waiting for the next sync."""
+    known = {row.get("id") for row in _read_jsonl(store.root / OUTBOX)}
+    new = [event for event in change_events(store) if event["id"] not in known]
+    _append(store.root / OUTBOX, new)
+    return new
+
+
 def sync(root: Path, inbox: Path | None = None, webhook: str | None = None, secret: bytes | None = None,
          backoff: float = 0.5) -> SyncReport:
     store = IncidentStore(root)
     report = SyncReport()
     apply_ticket_updates(store, inbox or store.root / INBOX, report)
-    known = {row.get("id") for row in _read_jsonl(store.root / OUTBOX)}
-    report.emitted = [e for e in change_events(store) if e["id"] not in known]
-    _append(store.root / OUTBOX, report.emitted)
+    report.emitted = emit_changes(store)
     if webhook:
         posted = {row.get("id") for row in _read_jsonl(store.root / POSTED)}
         for event in _read_jsonl(store.root / OUTBOX):

@@ -18,7 +18,7 @@ from generator import ledger, verify
 
 PROJECT = Path(__file__).resolve().parent.parent
 CONTENT = ["status.yaml", "mkdocs.yml", "site", "incidents", "maintenance", "rca", "schemas", "templates",
-           "glossary.yaml"]
+           "glossary.yaml", ".gitignore"]  # .gitignore: the built site and .statusgen/ state stay out of Git
 # The sample is evaluated as of a fixed moment so that the tests never depend on the clock.
 SAMPLE_NOW = datetime.fromisoformat("2025-10-26T12:00:00+09:00")
 

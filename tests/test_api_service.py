@@ -213,3 +213,26 @@ def test_writes_are_signed_when_a_signing_key_is_configured(api, make_key):
     raw = git(api.root, "cat-file", "commit", "HEAD")
     assert "-----BEGIN SSH SIGNATURE-----" in raw
     assert git(api.root, "log", "-1", "--format=%an <%ae>").strip() == "Jiyeon Park <jiyeon@example.com>"
+
+
+def test_api_writes_emit_ticket_events_to_the_sync_outbox_at_once(api):
+    import json
+
+    from generator.ticketsync import OUTBOX
+
+    with api.client(api.writer) as client:
+        client.post("/v1/status/incidents", json=NEW_INCIDENT).raise_for_status()
+        client.patch(f"/v1/status/{NEW_ID}", json={
+            "severity": "S2",
+            "update": {"at": "2025-11-03T09:30:00+09:00", "status": "identified",
+                       "text": {"ko": "원인을 확인했습니다.", "ja": "原因を特定しました。", "en": "We identified the cause."}},
+        }).raise_for_status()
+    rows = [json.loads(line) for line in (api.root / OUTBOX).read_text(encoding="utf-8").splitlines()]
+    mine = [r for r in rows if r["incident"] == NEW_ID]
+    assert [(r["event"], r["ticket"], r["status"], r["severity"]) for r in mine] == [
+        ("incident.opened", "CS-20251103-0001", "investigating", "S1"),
+        ("incident.changed", "CS-20251103-0001", "identified", "S2"),
+    ]
+    assert mine[1]["changes"] == {"status": {"from": "investigating", "to": "identified"},
+                                  "severity": {"from": "S1", "to": "S2"}}
+    assert len({r["id"] for r in rows}) == len(rows)  # a later `statusgen sync` adds no duplicate

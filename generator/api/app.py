@@ -27,6 +27,7 @@ from .changes import (
     macro_renderer,
     new_incident,
 )
+from ..ticketsync import emit_changes
 from .store import Conflict, IncidentStore, NotFound, Rejected
 
 
@@ -138,6 +139,7 @@ def create_app(root: Path, tokens: list[Token], store: IncidentStore | None = No
             incident = new_incident(body, tz(body.region), languages, render)
             with store.writing():
                 written = store.create(incident, token.author, f"api: open {incident.id}")
+                emit_changes(store)
         except (Rejected, ChangeRejected, ValidationError) as exc:
             raise rejected(exc) from None
         except Conflict as exc:
@@ -155,6 +157,7 @@ def create_app(root: Path, tokens: list[Token], store: IncidentStore | None = No
                 changed = apply_change(incident, body, tz(incident.region), languages, render)
                 written = store.replace(file, changed, token.author,
                                         f"api: {incident_id}: {describe_change(body)}")
+                emit_changes(store)
         except NotFound:
             raise ApiError(404, f"no incident with id {incident_id!r}") from None
         except (Rejected, ChangeRejected, ValidationError) as exc:
