@@ -199,12 +199,15 @@ def ticket_times(ticket: Ticket) -> TicketTimes:
 def evaluate_ticket_clocks(ticket: Ticket, plan: TicketPlan, now: datetime) -> TicketResult:
     """The clocks of `engine.evaluate_ticket` plus the OLA owner assignment, as of `now`."""
     calendar = plan.calendar
-    position = calendar.position
     wall = isinstance(calendar, TwentyFourSeven)  # its position is the UTC microsecond itself
+    position_us = None if wall else getattr(calendar, "position_us", None)
+    position = calendar.position
 
     def instant(moment: datetime) -> Instant:
         utc = (moment - _EPOCH) // _MICROSECOND
-        return (utc, utc) if wall else (utc, position(moment))
+        if wall:
+            return (utc, utc)
+        return (utc, position_us(utc) if position_us is not None else position(moment))
 
     now_i = instant(now)
     pauses = tuple(Pause(w.start, w.end) for w in ticket.waiting_on_customer)
