@@ -6,8 +6,8 @@ decides whether good rows are still used (`--skip-invalid`) or whether any bad r
 from __future__ import annotations
 
 import csv
+import gc
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -176,6 +176,21 @@ def read_tickets(paths: list[Path], regions: Iterable[str] | None = None) -> Tic
     tickets: list[Ticket] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
+    # Every ticket adds a dozen objects that live to the end of the run, so the cyclic collector would scan
+    # the growing heap again and again (a third of the time of 100,000 tickets) and find nothing: validated
+    # tickets hold no reference cycles. Off while reading; garbage is still freed by reference counting.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _read(paths, known, tickets, problems, seen)
+    finally:
+        if collecting:
+            gc.enable()
+    return TicketImport(tuple(tickets), tuple(problems))
+
+
+def _read(paths: list[Path], known: list[str] | None, tickets: list[Ticket], problems: list[Problem],
+          seen: dict[str, str]) -> None:
     for path in paths:
         shown = str(path)
         for line, data in _rows(Path(path), problems):
@@ -203,7 +218,6 @@ def read_tickets(paths: list[Path], regions: Iterable[str] | None = None) -> Tic
                 continue
             seen[ticket.id] = f"{shown}:{line}"
             tickets.append(ticket)
-    return TicketImport(tuple(tickets), tuple(problems))
 
 
 def _rows(path: Path, problems: list[Problem]):
@@ -227,7 +241,7 @@ def _rows(path: Path, problems: list[Problem]):
 def _lines(text: str):
     """`enumerate(text.splitlines(), start=1)` without holding every line at once: when the text has no line
     boundary other than `\n` (an export's usual case), lines are cut one at a time."""
-    if _OTHER_LINE_BREAKS.search(text):
+    if any(mark in text for mark in _OTHER_LINE_BREAKS):
         yield from enumerate(text.splitlines(), start=1)
         return
     start, number = 0, 0
@@ -241,7 +255,7 @@ def _lines(text: str):
 
 
 # Everything `str.splitlines` breaks at, `\n` aside.
-_OTHER_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_OTHER_LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
 def _json_object(raw: str, shown: str, number: int, problems: list[Problem]) -> dict | None:
