@@ -7,6 +7,7 @@ report holds tickets to exactly the rules `statusgen sla` applies to incidents.
 from __future__ import annotations
 
 import gc
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -130,12 +131,13 @@ def _state(target: str | None, limit: int, start: Instant, stop: Instant | None,
     if target is None:
         return NOT_APPLICABLE
     if stop is not None and stop[0] <= now[0]:
-        elapsed = _running(start, stop, pauses)
+        # _running without pauses inlined: most tickets never wait on the customer
+        elapsed = _running(start, stop, pauses) if pauses else max(0, stop[1] - start[1])
         return ClockState(target, Status.achieved if elapsed <= limit else Status.breached,
                           round(elapsed / 1e6), stop_at)
     if start[0] > now[0]:
         return ClockState(target, Status.pending, None, None)
-    elapsed = _running(start, now, pauses)
+    elapsed = _running(start, now, pauses) if pauses else max(0, now[1] - start[1])
     return ClockState(target, Status.breached if elapsed > limit else Status.pending, round(elapsed / 1e6), None)
 
 
@@ -154,9 +156,28 @@ def _instant_of(calendar: Calendar):
             return ((moment - _EPOCH) // _MICROSECOND, position(moment))
         return instant
 
+    # position_us inlined for the year last seen (a month's tickets fall in one or two years): bisect its
+    # local midnights, clamp to the day's opening hours; any other instant goes through position_us itself.
+    year = [1, 0, None]  # [first midnight, end of the year, (midnights, spans, base + cumulative)]
+
     def instant(moment: datetime) -> Instant:
         utc = (moment - _EPOCH) // _MICROSECOND
-        return (utc, position_us(utc))
+        if not year[0] <= utc < year[1]:
+            found = calendar.year_table(utc)
+            if found is None:
+                return (utc, position_us(utc))
+            year[:] = found
+        midnights, spans, before = year[2]
+        index = bisect_right(midnights, utc) - 1
+        span = spans[index]
+        if span is None:
+            return (utc, before[index])
+        opening, closing = span
+        if utc >= closing:
+            return (utc, before[index] + closing - opening)
+        if utc > opening:
+            return (utc, before[index] + utc - opening)
+        return (utc, before[index])
     return instant
 
 
@@ -243,7 +264,8 @@ def evaluate_ticket_clocks(ticket: Ticket, plan: TicketPlan, now: datetime) -> T
     calendar = plan.calendar
     instant = plan.instant
     now_i = plan.now(now)
-    pauses = tuple(Pause(w.start, w.end) for w in ticket.waiting_on_customer)
+    waiting = ticket.waiting_on_customer
+    pauses = tuple(Pause(w.start, w.end) for w in waiting) if waiting else ()
     known = [(instant(p.start), None if p.end is None else instant(p.end))
              for p in _pauses_as_of(pauses, now)] if pauses else []
     created = instant(ticket.created_at)

@@ -258,6 +258,18 @@ class BusinessCalendar:
                 within = utc - opening
         return base + self._years[year][1][index] + within
 
+    def year_table(self, utc: int) -> list | None:
+        """[first local midnight, next year's first midnight, (midnights, spans, position at each midnight)]
+        of the year holding the instant `utc` (UTC microseconds), for callers that inline `position_us`;
+        None where `position_us` itself falls back to `position`."""
+        year = (_EPOCH + timedelta(microseconds=utc)).astimezone(self.tz).year
+        table = self._int_year(year)
+        if table is None or not table[0][0] <= utc < table[0][-1]:
+            return None
+        midnights, spans, base = table
+        before = [base + c for c in self._years[year][1]]
+        return [midnights[0], midnights[-1], (midnights, spans, before)]
+
     def _full_days(self, first: date, stop: date) -> timedelta:
         """Business time of the whole days `first` .. `stop - 1`."""
         total = 0
