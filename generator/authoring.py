@@ -269,18 +269,24 @@ def _rca_link(config: Config, rca_id: str, lang: str) -> str:
     return f"{base}{prefix}rca/{rca_id}/"
 
 
-def append_update(root: Path, incident_id: str, status: str, macro: str, next_in: str | None,
-                  variables: Mapping[str, str], now: datetime) -> Path:
-    """Append an update (ko/ja/en from `macro`) at the end of the incident's `updates:` list."""
-    root = Path(root)
+def _load_incident(root: Path, incident_id: str, doing: str):
+    """The validated repository and the incident `incident_id` in it, or an error that says what to fix."""
     try:
         loaded = load_content(root)
     except LoadFailed as failed:
-        raise AuthoringError("the repository has errors; fix them before adding an update", failed.problems)
+        raise AuthoringError(f"the repository has errors; fix them before {doing}", failed.problems) from None
     incident = next((i for i in loaded.repository.incidents if i.id == incident_id), None)
     if incident is None:
         known = ", ".join(i.id for i in loaded.repository.incidents)
         raise AuthoringError(f"no incident {incident_id!r}; known: {known}")
+    return loaded, incident
+
+
+def append_update(root: Path, incident_id: str, status: str, macro: str, next_in: str | None,
+                  variables: Mapping[str, str], now: datetime) -> Path:
+    """Append an update (ko/ja/en from `macro`) at the end of the incident's `updates:` list."""
+    root = Path(root)
+    loaded, incident = _load_incident(root, incident_id, "adding an update")
     config = loaded.repository.config
     region = config.region(incident.region)
     next_update = now + duration_timedelta(next_in) if next_in else _promised_next_update(dict(variables))
@@ -408,13 +414,7 @@ _STATUS_WORDS = {
 def new_rca(root: Path, incident_id: str, now: datetime, force: bool = False) -> list[Path]:
     """Write `rca/<id>.<lang>.md` for ko/ja/en as drafts with the sections and the incident's facts."""
     root = Path(root)
-    try:
-        loaded = load_content(root)
-    except LoadFailed as failed:
-        raise AuthoringError("the repository has errors; fix them before writing an RCA", failed.problems)
-    incident = next((i for i in loaded.repository.incidents if i.id == incident_id), None)
-    if incident is None:
-        raise AuthoringError(f"no incident {incident_id!r}")
+    loaded, incident = _load_incident(root, incident_id, "writing an RCA")
     rca_id = incident.rca or incident.id
     paths = [root / RCA_DIR / f"{rca_id}.{lang}.md" for lang in LANGUAGES]
     existing = [p.relative_to(root).as_posix() for p in paths if p.exists()]
