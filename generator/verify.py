@@ -29,7 +29,8 @@ from generator import ledger as ledger_mod
 from generator import merkle
 from generator.ledger import Checkpoint, LedgerEntry, LedgerError
 
-WATCHED_PATHS = ("incidents", "maintenance", "rca")
+# The trust list itself is watched: an unsigned commit must not be able to add its own key to it.
+WATCHED_PATHS = ("incidents", "maintenance", "rca", ".github/allowed_signers")
 
 # What git's %G? letters mean, in words a maintainer can act on.
 _SIGNATURE_STATUS = {

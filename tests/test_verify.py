@@ -79,6 +79,17 @@ def test_unsigned_commit_touching_incidents_is_reported(published):
     assert problem == (f"commit {sha[:12]} ('Edit incident without signing', touches incidents/) is not signed")
 
 
+def test_an_unsigned_commit_adding_a_key_to_allowed_signers_is_reported(published, make_key):
+    mallory = make_key("mallory@example.com")
+    signers = published.root / ledger.ALLOWED_SIGNERS_PATH
+    sha = published.repo.commit("Add a signer", {ledger.ALLOWED_SIGNERS_PATH: signers.read_text()
+                                                 + mallory.allowed_signers_line() + "\n"})
+
+    problems = published.verify()
+
+    assert f"commit {sha[:12]} ('Add a signer', touches .github/) is not signed" in problems
+
+
 def test_unsigned_commit_outside_watched_paths_is_not_reported(published):
     published.repo.commit("Docs typo", {"README.md": "statusgen\n"})
     assert published.verify() == []
