@@ -106,10 +106,12 @@ def _accepted_fields(model: type[BaseModel]) -> list[str]:
 
 
 def problems_from_validation(
-    exc: ValidationError, model: type[BaseModel], doc: YamlDocument, path: str
+    exc: ValidationError | list[dict], model: type[BaseModel], doc: YamlDocument, path: str
 ) -> list[Problem]:
+    """pydantic's errors (a ValidationError or its `.errors()` list) as Problems a person can act on."""
+    errors = exc.errors(include_url=False) if isinstance(exc, ValidationError) else exc
     problems = []
-    for error in exc.errors(include_url=False):
+    for error in errors:
         loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or "-" in p and "(" in p)))
         kind = error["type"]
         given = error.get("input")

@@ -16,8 +16,9 @@ from typing import Annotated, Iterable, Literal
 from pydantic import Field, GetPydanticSchema, ValidationError, field_validator, model_validator
 from pydantic_core import core_schema
 
-from .load import Problem, field_path
+from .load import Problem, problems_from_validation
 from .model import Id, Model, Severity, Timestamp
+from .yamlsource import YamlDocument
 
 Category = Literal["billing", "incident", "howto", "fp/miss"]
 # CSV cells that hold several values separate them with this character (URLs and times never contain it).
@@ -125,24 +126,13 @@ class TicketImport:
 
 
 def _problems(exc: ValidationError, path: str, line: int) -> list[Problem]:
+    """The loader's messages, every one on the row's line; a whole-ticket rule names its field itself."""
     found = []
-    for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "missing":
-            message = "required field is missing"
-        elif error["type"] == "extra_forbidden":
-            message = "unknown field; expected one of: " + ", ".join(Ticket.model_fields)
-        elif error["type"] in ("enum", "literal_error"):
-            message = f"expected one of {error['ctx']['expected'].replace(chr(39), '')}, got {error.get('input')!r}"
-        elif error["type"] == "string_pattern_mismatch":
-            message = f"expected text matching {error['ctx']['pattern']}, got {error.get('input')!r}"
-        elif not message.startswith("expected"):
-            message = f"expected {message.removeprefix('Input should be ').rstrip('.')}, got {error.get('input')!r}"
-        field = field_path(loc)
-        if not loc and ": " in message and message.split(": ", 1)[0] in Ticket.model_fields:
-            field, message = message.split(": ", 1)
-        found.append(Problem(path, line, field, message))
+    for problem in problems_from_validation(exc, Ticket, YamlDocument({}, {(): line}), path):
+        if not problem.field and ": " in problem.message and problem.message.split(": ", 1)[0] in Ticket.model_fields:
+            field, message = problem.message.split(": ", 1)
+            problem = Problem(path, line, field, message)
+        found.append(problem)
     return found
 
 

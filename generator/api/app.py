@@ -38,11 +38,7 @@ class ApiError(Exception):
 
 
 def _errors_from_pydantic(errors: list[dict], model: type) -> list[dict]:
-    class _Errors:  # problems_from_validation reads .errors(); it names fields and suggests close ones
-        def errors(self, include_url=False):
-            return errors
-
-    problems = problems_from_validation(_Errors(), model, YamlDocument({}), "request")
+    problems = problems_from_validation(errors, model, YamlDocument({}), "request")
     return [{"field": p.field, "message": p.message} for p in problems]
 
 
