@@ -26,7 +26,7 @@ import yaml
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from generator.api.auth import new_token, token_entry  # noqa: E402
+from generator.service.api.auth import new_token, token_entry  # noqa: E402
 
 CONTENT = ["status.yaml", "incidents", "rca", "schemas", "templates"]
 TEXT = {"ko": "진행 상황을 공유합니다.", "ja": "進捗をお知らせします。", "en": "Progress update."}

@@ -95,7 +95,7 @@ OUTPUTS_CHILD = """
 import sys, tempfile, time
 from datetime import datetime
 from pathlib import Path
-from generator.load import load_content
+from generator.content.load import load_content
 from generator.render.api import write_api
 from generator.render.badges import write_badges
 from generator.render.feeds import write_feeds

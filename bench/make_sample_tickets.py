@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.load import load_config  # noqa: E402
-from generator.model import Config, Severity  # noqa: E402
+from generator.content.load import load_config  # noqa: E402
+from generator.content.model import Config, Severity  # noqa: E402
 from generator.sla.calendar import calendar_for  # noqa: E402
 from generator.sla.engine import Pause, due_time  # noqa: E402
 

@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from generator.load import load_repository  # noqa: E402
+from generator.content.load import load_repository  # noqa: E402
 from generator.report.monthly import Month, monthly_report  # noqa: E402
 from generator.report.render import render_report  # noqa: E402
-from generator.tickets import read_tickets  # noqa: E402
+from generator.report.tickets import read_tickets  # noqa: E402
 from make_sample_tickets import synthetic_tickets  # noqa: E402
 
 NOW = datetime.fromisoformat("2025-11-20T12:00:00+09:00")

@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.load import load_repository  # noqa: E402
-from generator.model import Incident, Severity  # noqa: E402
+from generator.content.load import load_repository  # noqa: E402
+from generator.content.model import Incident, Severity  # noqa: E402
 from generator.sla.calendar import calendar_for  # noqa: E402
 from generator.sla.engine import Pause, TicketTimes, evaluate_incident, evaluate_ticket  # noqa: E402
 

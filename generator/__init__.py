@@ -1,2 +1,14 @@
-"""statusgen: a Git-based multilingual status page and SLA toolkit."""
+"""statusgen: a Git-based multilingual status page and SLA toolkit.
+
+One direction of flow, load -> validate -> evaluate -> render -> build -> publish, in layers; a module
+imports only from its own layer or the ones below it:
+
+    content, sla                  files -> validated model; SLA clocks (pure)          (localtime: a leaf)
+    comms, render, report         communication checks; pages and outputs; monthly report
+    check, build                  the pipeline: rules across packages; render + site engine + swap
+    trust, service, authoring     signed history and publishing; API, notifier, sync; new/update/rca new
+    cli                           the thin command line
+
+See docs/architecture.md.
+"""
 __version__ = "0.1.0"

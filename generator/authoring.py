@@ -14,13 +14,13 @@ from typing import Mapping
 
 import yaml
 
-from .comms_check import MACRO_DIR, guardrail_of
-from .guardrail import mask_text
-from .load import CONFIG_FILE, INCIDENT_DIR, RCA_DIR, LoadFailed, Loaded, Problem, load_config, load_content
+from .comms.checks import MACRO_DIR, guardrail_of
+from .comms.guardrail import mask_text
+from .content.load import CONFIG_FILE, INCIDENT_DIR, RCA_DIR, LoadFailed, Loaded, Problem, load_config, load_content
 from .localtime import format_local_and_utc
-from .macros import MacroError, placeholders, render_macro
-from .model import LANGUAGES, Config, Incident, Severity, duration_timedelta
-from .rca import PERMANENT_ACTIONS, SECTIONS
+from .comms.macros import MacroError, placeholders, render_macro
+from .content.model import LANGUAGES, Config, Incident, Severity, duration_timedelta
+from .comms.rca import PERMANENT_ACTIONS, SECTIONS
 
 INCIDENT_WORD = {"ko": "장애", "ja": "障害", "en": "Incident"}
 FIRST_NOTICE = {Severity.S1: "s1_first_notice"}

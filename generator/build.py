@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .check import content_checks
-from .load import LoadFailed, Problem, load_content
+from .content.load import LoadFailed, Problem, load_content
 from .render.api import write_api
 from .render.badges import write_badges
 from .render.feeds import write_feeds
@@ -115,7 +115,7 @@ def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
 
 def export_ledger_if_any(root: Path, site_dir: Path) -> None:
     """Serve the RCA ledger (`<site>/ledger/`) when the repository has one, so customers can verify offline."""
-    from .ledger import LEDGER_PATH, LedgerError, export_ledger
+    from .trust.ledger import LEDGER_PATH, LedgerError, export_ledger
 
     if not (root / LEDGER_PATH).exists():
         return

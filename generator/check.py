@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .comms_check import communication_problems
-from .load import Loaded, LoadFailed, Problem, load_content
+from .comms.checks import communication_problems
+from .content.load import Loaded, LoadFailed, Problem, load_content
 from .localtime import format_local_and_utc
 from .sla.calendar import region_calendar
 from .sla.engine import Status, maintenance_notice, next_update_due

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .load import LoadFailed, Problem
-from .model import _parse_time
+from .content.load import LoadFailed, Problem
+from .content.model import _parse_time
 
 
 class TimeParam(click.ParamType):
@@ -69,7 +69,7 @@ def check(root: Path, now: datetime | None) -> None:
 @root_option
 def schema(root: Path) -> None:
     """Write the JSON Schemas of the file formats into schemas/."""
-    from .schemas import write_schemas
+    from .content.schemas import write_schemas
 
     for path in write_schemas(root):
         click.echo(f"wrote {path}")
@@ -166,7 +166,7 @@ def new_incident_command(root, now, region, severity, components, detected, tick
                          variables, slug, macro_name) -> None:
     """Write incidents/<year>/<date>-<region>-<slug>.yaml as a draft in ko/ja/en from the first-notice macro."""
     from .authoring import AuthoringError, IncidentRequest, new_incident, parse_variables
-    from .model import Severity
+    from .content.model import Severity
 
     region = _ask(region, "Region (e.g. KR)", "--region")
     severity = _ask(severity, "Severity", "--severity", type=click.Choice(["S1", "S2", "S3", "S4"]))
@@ -198,7 +198,7 @@ def new_incident_command(root, now, region, severity, components, detected, tick
 def update(root, now, incident_id, status, macro_name, next_in, variables) -> None:
     """Append an update in ko/ja/en to the incident INCIDENT_ID, keeping the rest of the file as it is."""
     from .authoring import AuthoringError, append_update, parse_variables
-    from .model import _parse_duration
+    from .content.model import _parse_duration
 
     try:
         if next_in is not None:
@@ -244,7 +244,7 @@ def rca_new(root, now, incident_id, force) -> None:
               help="table for a terminal, md for a report, json for other tools.")
 def sla(root: Path, now: datetime | None, fmt: str) -> None:
     """Internal SLA/OLA view of every incident and maintenance (never published on the status site)."""
-    from .load import load_repository
+    from .content.load import load_repository
     from .sla.report import sla_report
 
     try:
@@ -280,7 +280,7 @@ def report_failures(what: str, problems: list[str]) -> None:
 @since_option
 def verify(root: Path, allowed_signers: Path | None, saved_checkpoint: Path | None, since: str | None) -> None:
     """Check the RCA ledger, its signed checkpoint, the RCA files and the commit signatures."""
-    from .verify import verify_repository
+    from .trust.verify import verify_repository
 
     problems = verify_repository(root, allowed_signers=allowed_signers, saved_checkpoint=saved_checkpoint,
                                  since=since)
@@ -300,7 +300,7 @@ def verify(root: Path, allowed_signers: Path | None, saved_checkpoint: Path | No
 @since_option
 def publish(root: Path, now: datetime | None, branch: str, key: Path, push: str | None, since: str | None) -> None:
     """Verify, build, record the RCA ledger and commit the site, SSH-signed, to --branch."""
-    from .publish import PublishRefused, publish as publish_site
+    from .trust.publish import PublishRefused, publish as publish_site
 
     try:
         result = publish_site(root, key, clock(now), branch=branch, push=push, since=since)
@@ -332,8 +332,8 @@ def serve(root: Path, host: str, port: int, tokens_file: Path | None) -> None:
     """Serve the status API (POST /v1/status/incidents, PATCH /v1/status/{id}, GET); each write is a commit."""
     import uvicorn
 
-    from .api.app import create_app
-    from .api.auth import TokenError, load_tokens
+    from .service.api.app import create_app
+    from .service.api.auth import TokenError, load_tokens
 
     try:
         tokens = load_tokens(tokens_file)
@@ -355,7 +355,7 @@ def token(name: str, email: str, scopes: tuple[str, ...]) -> None:
     """Make an API token: prints it once (stderr) and the hashed entry for the tokens file (stdout)."""
     import yaml
 
-    from .api.auth import new_token, token_entry
+    from .service.api.auth import new_token, token_entry
 
     secret = new_token()
     click.echo(f"token (shown once, keep it secret): {secret}", err=True)
@@ -378,8 +378,8 @@ def notify(root: Path, incident_id: str, dry_run: bool, tenants_file: Path | Non
     """Send an incident's updates to its tenants, in their language, routed by plan; never twice."""
     import os
 
-    from .api.store import IncidentStore, NotFound
-    from .notifier import TENANTS_FILE, Smtp, load_tenants, plan_deliveries, send_deliveries
+    from .service.api.store import IncidentStore, NotFound
+    from .service.notifier import TENANTS_FILE, Smtp, load_tenants, plan_deliveries, send_deliveries
 
     try:
         store = IncidentStore(root)
@@ -422,7 +422,7 @@ def sync(root: Path, inbox: Path | None, webhook: str | None) -> None:
     """Sync tickets and incidents: merge ticket updates in, emit status/severity changes to the outbox."""
     import os
 
-    from .ticketsync import OUTBOX, sync as run_sync
+    from .service.ticketsync import OUTBOX, sync as run_sync
 
     try:
         report = run_sync(root, inbox, webhook, os.environ.get("STATUSGEN_WEBHOOK_SECRET", "").encode() or None)
@@ -463,10 +463,10 @@ PUBLIC_DIRS = ("public", "site")
 def report(root: Path, now: datetime | None, month: str, ticket_files: tuple[Path, ...], lang: str, fmt: str,
            out: Path | None, skip_invalid: bool) -> None:
     """Monthly SLA report of support tickets per tenant and per region (private: never on the public site)."""
-    from .load import load_repository
+    from .content.load import load_repository
     from .report.monthly import Month, monthly_report
     from .report.render import render_report
-    from .tickets import read_tickets
+    from .report.tickets import read_tickets
 
     try:
         chosen = Month.parse(month)

@@ -15,8 +15,8 @@ import pytest
 import uvicorn
 
 from conftest import PROJECT, git
-from generator.api.app import create_app
-from generator.api.auth import new_token, parse_tokens, token_entry
+from generator.service.api.app import create_app
+from generator.service.api.auth import new_token, parse_tokens, token_entry
 
 import yaml
 
@@ -90,7 +90,7 @@ from email import message_from_bytes, policy  # noqa: E402
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
-from generator.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature  # noqa: E402
+from generator.service.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature  # noqa: E402
 
 WEBHOOK_SECRET = "test-secret-0123456789abcdef"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import ledger, verify
+from generator.trust import ledger, verify
 
 PROJECT = Path(__file__).resolve().parent.parent
 CONTENT = ["status.yaml", "mkdocs.yml", "site", "incidents", "maintenance", "rca", "schemas", "templates",
@@ -267,7 +267,7 @@ def at(text: str) -> datetime:
 
 @pytest.fixture(scope="session")
 def repository():
-    from generator.load import load_content
+    from generator.content.load import load_content
 
     return load_content(REPO_ROOT).repository
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from generator.build import build_site
 from generator.cli import main
-from generator.load import load_content
+from generator.content.load import load_content
 from tests.conftest import SAMPLE_NOW
 
 NEW_ID = "2025-10-26-kr-ingest-latency"

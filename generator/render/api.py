@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..model import ComponentStatus, Incident, IncidentStatus, Maintenance, MaintenanceStatus, Repository
+from ..content.model import ComponentStatus, Incident, IncidentStatus, Maintenance, MaintenanceStatus, Repository
 from .status import (
     ComponentState,
     component_states,

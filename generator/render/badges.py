@@ -13,7 +13,7 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from ..model import ComponentStatus, Repository
+from ..content.model import ComponentStatus, Repository
 from .api import api_indicator, language_prefix
 from .pages import STRINGS
 from .status import component_states

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..localtime import format_local_and_utc
-from ..model import Incident, Maintenance, Repository, Texts
+from ..content.model import Incident, Maintenance, Repository, Texts
 from .api import language_prefix, site_url
 from .pages import STRINGS, render_text
 from .status import published_incidents, published_maintenance

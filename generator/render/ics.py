@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from icalendar import Calendar, Event
 
-from ..model import Maintenance, Repository
+from ..content.model import Maintenance, Repository
 from .api import language_prefix, site_url
 from .status import published_maintenance
 

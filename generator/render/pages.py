@@ -22,7 +22,7 @@ import yaml
 from markupsafe import Markup
 
 from ..localtime import format_local_and_utc, format_local_time_and_utc, format_month
-from ..model import ComponentStatus, Incident, Maintenance, Rca, Repository, Texts
+from ..content.model import ComponentStatus, Incident, Maintenance, Rca, Repository, Texts
 from .status import (
     as_of,
     component_states,

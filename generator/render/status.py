@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..model import (
+from ..content.model import (
     COMPONENT_STATUS_RANK,
     ComponentStatus,
     Impact,

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from ..model import (
+from ..content.model import (
     COMPONENT_STATUS_RANK,
     Component,
     ComponentStatus,

@@ -14,10 +14,10 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Literal, Sequence
 from zoneinfo import ZoneInfo
 
-from ..model import Config, Incident, Repository, Severity
+from ..content.model import Config, Incident, Repository, Severity
 from ..sla.calendar import Calendar, TwentyFourSeven, calendar_for
 from ..sla.engine import Clock, Pause, Status, TicketTimes, _pauses_as_of, evaluate_incident, measure
-from ..tickets import Ticket
+from .tickets import Ticket
 
 Verdict = Literal["met", "missed", "no_data", "no_target"]
 SEVERITIES = tuple(Severity)

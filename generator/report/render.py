@@ -10,7 +10,7 @@ import jinja2
 import yaml
 
 from ..localtime import format_local_and_utc, format_month
-from ..model import Config
+from ..content.model import Config
 from .charts import attainment_chart, volume_chart
 from .monthly import Compliance, GroupReport, MonthlyReport
 

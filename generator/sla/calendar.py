@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_package
 
-from ..model import Config, Region, Severity, duration_parts
+from ..content.model import Config, Region, Severity, duration_parts
 
 UTC = timezone.utc
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

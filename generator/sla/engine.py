@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Iterable, Literal, Mapping, Sequence
 
-from ..model import Config, Incident, Maintenance, Rca, Repository, Severity, SeverityPolicy
+from ..content.model import Config, Incident, Maintenance, Rca, Repository, Severity, SeverityPolicy
 from .calendar import ZERO, Calendar, calendar_for, region_calendar
 
 

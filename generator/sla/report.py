@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from ..model import Repository
+from ..content.model import Repository
 from .engine import CadenceMeasurement, Measurement, SlaReport, Status, evaluate_repository
 
 FORMATS = ("table", "json", "md")
