@@ -1,11 +1,10 @@
-"""`statusgen build`: load -> validate -> render pages -> mkdocs build into a temporary directory -> swap.
+"""`statusgen build`: load -> validate -> render pages -> site engine into a temporary directory -> swap.
 
 The output directory is replaced only when every step succeeded, so a failed build leaves the previously
 published site byte-for-byte as it was.
 """
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import tempfile
@@ -19,10 +18,8 @@ from .render.api import write_api
 from .render.badges import write_badges
 from .render.feeds import write_feeds
 from .render.ics import write_calendars
+from .render.engine import EngineFailed, assemble_sources, run_mkdocs
 from .render.pages import render_site_pages, write_pages
-
-SITE_SOURCES = "site/docs"  # hand-written pages and assets copied into every build
-MKDOCS_CONFIG = "mkdocs.yml"
 
 
 class BuildFailed(Exception):
@@ -37,40 +34,6 @@ class BuildResult:
     pages: int
     drafts_skipped: tuple[str, ...]
     warnings: tuple[Problem, ...]
-
-
-class _WarningCounter(logging.Handler):
-    """mkdocs reports broken links and similar as warnings; any of them fails the build."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def run_mkdocs(root: Path, docs_dir: Path, site_dir: Path) -> None:
-    from mkdocs.commands.build import build as mkdocs_build
-    from mkdocs.config import load_config
-    from mkdocs.exceptions import MkDocsException
-
-    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
-    counter = _WarningCounter()
-    mkdocs_logger = logging.getLogger("mkdocs")
-    mkdocs_logger.addHandler(counter)
-    try:
-        config = load_config(str(root / MKDOCS_CONFIG), docs_dir=str(docs_dir), site_dir=str(site_dir))
-        config["theme"].dirs  # noqa: B018 - resolves custom_dir early so a bad theme path fails here
-        mkdocs_build(config)
-    except MkDocsException as exc:
-        raise BuildFailed(f"mkdocs build failed: {exc}") from exc
-    except Exception as exc:  # a template error in the theme, a plugin crash...
-        raise BuildFailed(f"mkdocs build failed: {type(exc).__name__}: {exc}") from exc
-    finally:
-        mkdocs_logger.removeHandler(counter)
-    if counter.messages:
-        raise BuildFailed("mkdocs reported warnings (treated as errors):\n  " + "\n  ".join(counter.messages))
 
 
 def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
@@ -92,14 +55,13 @@ def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
-        docs_dir = work / "docs"
         site_dir = work / "site"
-        if (root / SITE_SOURCES).is_dir():
-            shutil.copytree(root / SITE_SOURCES, docs_dir)
-        docs_dir.mkdir(exist_ok=True)
+        docs_dir, overrides = assemble_sources(root, work)
         write_pages(pages, docs_dir)
-        run_mkdocs(root, docs_dir, site_dir)
-        write_language_sitemaps(site_dir, repository.config.languages[1:])
+        try:
+            run_mkdocs(root, docs_dir, overrides, site_dir, repository.config.languages)
+        except EngineFailed as failed:
+            raise BuildFailed(str(failed)) from failed
         write_machine_readable(repository, now, site_dir)
         export_ledger_if_any(root, site_dir)
         _swap_into_place(site_dir, out)
@@ -133,31 +95,6 @@ def write_machine_readable(repository, now: datetime, site_dir: Path) -> None:
     """Statuspage-compatible JSON, Atom/RSS feeds, the maintenance calendar and badges, per language."""
     for writer in MACHINE_READABLE_WRITERS:
         writer(repository, now, site_dir)
-
-
-SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
-
-
-def write_language_sitemaps(site_dir: Path, languages: list[str]) -> None:
-    """A sitemap under each language prefix: material's language switcher reads `/<lang>/sitemap.xml` to
-    find the same page in the other language, and mkdocs-static-i18n writes only the root one."""
-    import xml.etree.ElementTree as ET
-
-    root_sitemap = site_dir / "sitemap.xml"
-    if not root_sitemap.is_file():
-        return
-    tree = ET.parse(root_sitemap)
-    for lang in languages:
-        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-        for url in tree.getroot().findall("s:url", SITEMAP_NS):
-            for link in url.findall("x:link", SITEMAP_NS):
-                if link.get("hreflang") == lang:
-                    lines.append(f"  <url><loc>{link.get('href')}</loc></url>")
-        lines.append("</urlset>")
-        target = site_dir / lang / "sitemap.xml"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _swap_into_place(new_site: Path, out: Path) -> None:

@@ -119,6 +119,7 @@ def test_a_broken_theme_template_fails_the_build_and_leaves_the_previous_site_un
     out = tmp_path / "out"
     build_site(sample_repo, out, SAMPLE_NOW)
     before = tree_digest(out)
+    (sample_repo / "site/overrides").mkdir(parents=True, exist_ok=True)
     (sample_repo / "site/overrides/main.html").write_text('{% extends "base.html" %}{% block content %}{{ x(}}'
                                                           "{% endblock %}", encoding="utf-8")
     with pytest.raises(BuildFailed):

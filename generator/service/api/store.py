@@ -8,6 +8,7 @@ lock for the server's worker threads and an flock on `.git/statusgen-write.lock`
 from __future__ import annotations
 
 import fcntl
+import re
 import subprocess
 import threading
 from contextlib import contextmanager
@@ -90,6 +91,9 @@ def read_incident(file: Path) -> Incident | None:
         return None
 
 
+VALID_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,119}")
+
+
 class IncidentStore:
     def __init__(self, root: Path, now=lambda: datetime.now(timezone.utc)):
         self.root = Path(root).resolve()
@@ -104,6 +108,10 @@ class IncidentStore:
         return content_files(self.root, INCIDENT_DIR, (".yaml", ".yml"))
 
     def find(self, incident_id: str) -> tuple[Path, Incident]:
+        # An id that cannot be valid names no file: never hand it to the file system (a glob pattern, a
+        # name longer than the file system allows).
+        if not VALID_ID.fullmatch(incident_id):
+            raise NotFound(incident_id)
         # Files are named after their id by convention; look there first, then everywhere.
         likely = sorted((self.root / INCIDENT_DIR).glob(f"*/{incident_id}.yaml"))
         for file in likely + [f for f in self.files() if f not in likely]:
