@@ -13,7 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 from .check import content_checks
-from .content.load import LoadFailed, Problem, load_content
+from .content.cache import Cache
+from .content.load import LoadFailed, Problem, load_content, scan_item_files
+from .progress import StageTimer
 from .render.api import write_api
 from .render.badges import write_badges
 from .render.feeds import write_feeds
@@ -36,34 +38,45 @@ class BuildResult:
     warnings: tuple[Problem, ...]
 
 
-def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
+def build_site(root: Path, out: Path, now: datetime, progress: StageTimer | None = None,
+               cache: Cache | None = None) -> BuildResult:
+    """Build the site of the repository at `root` into `out`, reusing `cache` (default: the repository's
+    `.statusgen-cache/`) for every file and page whose inputs did not change."""
     root = Path(root).resolve()
     out = Path(out)
     if not out.is_absolute():
         out = (root / out).resolve()
+    progress = progress or StageTimer("build")
+    cache = cache if cache is not None else Cache.of(root)
     try:
-        loaded = load_content(root)
+        files = scan_item_files(root)
+        with progress.stage("load", len(files)) as advance:
+            loaded = load_content(root, cache, advance, files)
     except LoadFailed as failed:
         raise BuildFailed("content has errors; the site was not built", failed.problems) from None
-    found = content_checks(loaded, now)
+    with progress.stage("checks", len(loaded.repository.incidents) + len(loaded.repository.maintenance)) as advance:
+        found = content_checks(loaded, now, cache, advance)
     errors = [p for p in found if p.level == "error"]
     if errors:
         raise BuildFailed("content has errors; the site was not built", errors)
     repository = loaded.repository
-    pages = render_site_pages(repository, now)
+    with progress.stage("render"):
+        pages = render_site_pages(repository, now)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         site_dir = work / "site"
-        docs_dir, overrides = assemble_sources(root, work)
-        write_pages(pages, docs_dir)
-        try:
-            run_mkdocs(root, docs_dir, overrides, site_dir, repository.config.languages)
-        except EngineFailed as failed:
-            raise BuildFailed(str(failed)) from failed
-        write_machine_readable(repository, now, site_dir)
-        export_ledger_if_any(root, site_dir)
+        with progress.stage("site"):
+            docs_dir, overrides = assemble_sources(root, work)
+            write_pages(pages, docs_dir)
+            try:
+                run_mkdocs(root, docs_dir, overrides, site_dir, repository.config.languages)
+            except EngineFailed as failed:
+                raise BuildFailed(str(failed)) from failed
+        with progress.stage("outputs"):
+            write_machine_readable(repository, now, site_dir)
+            export_ledger_if_any(root, site_dir)
         _swap_into_place(site_dir, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -55,9 +55,15 @@ def main() -> None:
 def check(root: Path, now: datetime | None) -> None:
     """Validate every file; print problems as path:line: field: message; exit 1 on any error."""
     from .check import check_repository
+    from .progress import progress_for
 
-    problems = check_repository(root, clock(now))
+    progress = progress_for("check", sys.stderr)
+    try:
+        problems = check_repository(root, clock(now), progress)
+    finally:
+        progress.close()
     report_problems(problems)
+    click.echo(progress.summary(), err=True)
     errors = [p for p in problems if p.level == "error"]
     if errors:
         click.echo(f"{len(errors)} error(s); nothing is published until they are fixed.", err=True)
@@ -83,15 +89,20 @@ def schema(root: Path) -> None:
 def build(root: Path, now: datetime | None, out: Path) -> None:
     """Validate the content and build the multilingual status site into --out."""
     from .build import BuildFailed, build_site
+    from .progress import progress_for
 
+    progress = progress_for("build", sys.stderr)
     try:
-        result = build_site(root, out, clock(now))
+        result = build_site(root, out, clock(now), progress)
     except BuildFailed as failed:
+        progress.close()
         report_problems(failed.problems)
         click.echo(f"error: {failed}", err=True)
         click.echo("the previous site (if any) was left untouched.", err=True)
         sys.exit(1)
+    progress.close()
     report_problems(list(result.warnings))
+    click.echo(progress.summary(), err=True)
     for draft in result.drafts_skipped:
         click.echo(f"skipped draft: {draft}")
     click.echo(f"built {result.pages} pages into {result.out}")

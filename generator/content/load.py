@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import re
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -24,6 +24,7 @@ from .model import (
     Repository,
     Texts,
 )
+from .cache import Cache, code_version, digest
 from .yamlsource import Loc, YamlDocument, YamlSyntaxError, parse_yaml
 
 CONFIG_FILE = "status.yaml"
@@ -194,7 +195,9 @@ def content_files(root: Path, directory: str, suffixes: tuple[str, ...]) -> list
     base = root / directory
     if not base.is_dir():
         return []
-    return sorted(p for p in base.rglob("*") if p.is_file() and p.name.endswith(suffixes) and not p.name.startswith("."))
+    # sorted by parts, as Paths compare, without Path's slow comparison
+    return sorted((p for p in base.rglob("*") if p.name.endswith(suffixes) and not p.name.startswith(".") and p.is_file()),
+                  key=lambda p: p.parts)
 
 
 def load_config(root: Path) -> Config:
@@ -233,6 +236,9 @@ class Loaded:
     repository: Repository
     sources: dict[str, Source]
     root: Path | None = None  # the content repository, for checks of its glossary and macros
+    # Per incident/maintenance id: the hash of its file's bytes, path, status.yaml and the loading rules.
+    # Later stages key their cached results of that item by it (`content.cache`).
+    fingerprints: dict[str, str] = field(default_factory=dict)
 
     def where(self, item_id: str, *loc: str | int) -> tuple[str, int]:
         """`(path, line)` of a field of the incident or maintenance `item_id`."""
@@ -249,13 +255,55 @@ def load_repository(root: Path) -> Repository:
     return load_content(root).repository
 
 
-def load_content(root: Path) -> Loaded:
-    """Load and validate everything, keeping file positions; raises LoadFailed with every problem found."""
+@dataclass(frozen=True)
+class ItemFile:
+    """An incident or maintenance file as read for loading, with its fingerprint: the hash of its path, its
+    bytes, status.yaml and the loading rules. Equal fingerprints, equal load results."""
+
+    path: str  # relative to the repository, as shown to the user
+    file: Path
+    model: type
+    data: bytes
+    fingerprint: str
+
+
+# What a file's load result derives from besides its bytes: this package's code (model, rules, YAML reader).
+LOAD_RULES = code_version(str(Path(__file__).parent))
+
+
+def scan_item_files(root: Path) -> list[ItemFile]:
+    """Every incident and maintenance file of the repository, read and fingerprinted (no parsing)."""
+    root = Path(root)
+    try:
+        settings = digest(LOAD_RULES, (root / CONFIG_FILE).read_bytes())
+    except OSError:
+        settings = digest(LOAD_RULES)
+    found = []
+    for directory, model in ((INCIDENT_DIR, Incident), (MAINTENANCE_DIR, Maintenance)):
+        for file in content_files(root, directory, (".yaml", ".yml")):
+            rel = file.relative_to(root).as_posix()
+            data = file.read_bytes()
+            found.append(ItemFile(rel, file, model, data, digest(settings, model.__name__, rel, data)))
+    return found
+
+
+def load_content(root: Path, cache: Cache | None = None, progress=None,
+                 files: list[ItemFile] | None = None) -> Loaded:
+    """Load and validate everything, keeping file positions; raises LoadFailed with every problem found.
+
+    With a `cache`, each incident and maintenance file's parse + validation result is looked up by its
+    fingerprint before doing the work. `progress(n)` is told of each file loaded; `files` are the item
+    files if the caller has scanned them already."""
     root = Path(root)
     config = load_config(root)
+    cache = cache or Cache.disabled()
+    files = scan_item_files(root) if files is None else files
     problems: list[Problem] = []
-    incidents = _load_all(root, INCIDENT_DIR, Incident, config, problems)
-    maintenance = _load_all(root, MAINTENANCE_DIR, Maintenance, config, problems)
+    fingerprints: dict[str, str] = {}
+    incidents = _load_all(root, [f for f in files if f.model is Incident], config, problems, cache, fingerprints,
+                          progress)
+    maintenance = _load_all(root, [f for f in files if f.model is Maintenance], config, problems, cache,
+                            fingerprints, progress)
     _check_unique_ids([*incidents, *maintenance], problems)
     rcas = _load_rcas(root, config, problems)
     known_rcas = {rca.id for rca in rcas}
@@ -265,7 +313,7 @@ def load_content(root: Path) -> Loaded:
                                     f"expected the id of an RCA in {RCA_DIR}/ ({incident.rca}.<lang>.md), found none"))
     known_incidents = {incident.id for incident, _ in incidents}
     # A broken incident file may be the one an RCA points at: report the file, not a cascade of references.
-    incident_files_ok = len(incidents) == len(content_files(root, INCIDENT_DIR, (".yaml", ".yml")))
+    incident_files_ok = len(incidents) == sum(1 for f in files if f.model is Incident)
     for rca in rcas if incident_files_ok else ():
         if rca.incident not in known_incidents:
             problems.append(Problem(rca.path, 1 + _front_line(root / rca.path, "incident"), "incident",
@@ -279,24 +327,59 @@ def load_content(root: Path) -> Loaded:
         maintenance=tuple(m for m, _ in maintenance),
         rcas=tuple(rcas),
     )
-    return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, root)
+    return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, root,
+                  {item.id: fingerprints[source.path] for item, source in [*incidents, *maintenance]})
 
 
-def _load_all(root, directory, model, config, problems):
+def load_items(root: Path, cache: Cache, files: list[ItemFile]) -> Loaded:
+    """Only the given item files (normally from the cache), without the RCAs or any cross-file check: for a
+    check that needs a few items of a repository whose other results are already known."""
+    config = load_config(Path(root))
+    problems: list[Problem] = []
+    fingerprints: dict[str, str] = {}
+    incidents = _load_all(root, [f for f in files if f.model is Incident], config, problems, cache, fingerprints)
+    maintenance = _load_all(root, [f for f in files if f.model is Maintenance], config, problems, cache, fingerprints)
+    repository = Repository(config=config, incidents=tuple(i for i, _ in incidents),
+                            maintenance=tuple(m for m, _ in maintenance), rcas=())
+    return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, Path(root),
+                  {item.id: fingerprints[source.path] for item, source in [*incidents, *maintenance]})
+
+
+def _load_all(root, files: list[ItemFile], config, problems, cache, fingerprints, progress=None):
     loaded = []
-    for file in content_files(root, directory, (".yaml", ".yml")):
-        source = _read_yaml(root, file, problems)
-        if source is None:
-            continue
-        value = _validate(model, source, problems)
-        if value is None:
-            continue
-        check = _check_incident if model is Incident else _check_maintenance
-        found = check(value, source, config)
+    for item in files:
+        entry = cache.get("load", item.fingerprint)
+        if entry is None:
+            entry = _load_file(root, item.file, item.data, item.model, config)
+            cache.put("load", item.fingerprint, entry)
+        value, source, found = entry
         problems.extend(found)
-        if not any(p.level == "error" for p in found):
+        if value is not None and not any(p.level == "error" for p in found):
             loaded.append((value, source))
+            fingerprints[item.path] = item.fingerprint
+        if progress is not None:
+            progress(1)
     return loaded
+
+
+def _load_file(root: Path, file: Path, data: bytes, model, config) -> tuple[object, Source | None, list[Problem]]:
+    """(validated value or None, source, problems) of one incident or maintenance file: a pure function of
+    its bytes, its path and the configuration, which is what makes it cacheable."""
+    found: list[Problem] = []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        rel = file.relative_to(root).as_posix()
+        return None, None, [Problem(rel, 1, "", f"expected UTF-8 text, found undecodable byte at offset {exc.start}")]
+    source = _read_yaml(root, file, found, text=text)
+    if source is None:
+        return None, None, found
+    value = _validate(model, source, found)
+    if value is None:
+        return None, source, found
+    check = _check_incident if model is Incident else _check_maintenance
+    found.extend(check(value, source, config))
+    return value, source, found
 
 
 def _check_unique_ids(items, problems):
