@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Callable, Sequence
 
 from .check import content_checks
 from .content.cache import Cache
@@ -38,10 +39,15 @@ class BuildResult:
     warnings: tuple[Problem, ...]
 
 
-def build_site(root: Path, out: Path, now: datetime, progress: StageTimer | None = None,
-               cache: Cache | None = None) -> BuildResult:
-    """Build the site of the repository at `root` into `out`, reusing `cache` (default: the repository's
-    `.statusgen-cache/`) for every file and page whose inputs did not change."""
+SiteExtra = Callable[[Path, Path], None]
+
+
+def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra] = (),
+               progress: StageTimer | None = None, cache: Cache | None = None) -> BuildResult:
+    """Build the site of the repository at `root` into `out`. Each of `extras` is called with the
+    repository root and the finished site directory before the swap (the signed history adds the RCA
+    ledger this way); it raises BuildFailed to refuse the build. `cache` (default: the repository's
+    `.statusgen-cache/`) is reused for every file and page whose inputs did not change."""
     root = Path(root).resolve()
     out = Path(out)
     if not out.is_absolute():
@@ -76,7 +82,8 @@ def build_site(root: Path, out: Path, now: datetime, progress: StageTimer | None
                 raise BuildFailed(str(failed)) from failed
         with progress.stage("outputs"):
             write_machine_readable(repository, now, site_dir)
-            export_ledger_if_any(root, site_dir)
+            for extra in extras:
+                extra(root, site_dir)
         _swap_into_place(site_dir, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -86,18 +93,6 @@ def build_site(root: Path, out: Path, now: datetime, progress: StageTimer | None
         + [f"rca {r.id} ({r.lang})" for r in repository.rcas if r.draft]
     ))
     return BuildResult(out, len(pages), drafts, tuple(p for p in found if p.level == "warning"))
-
-
-def export_ledger_if_any(root: Path, site_dir: Path) -> None:
-    """Serve the RCA ledger (`<site>/ledger/`) when the repository has one, so customers can verify offline."""
-    from .trust.ledger import LEDGER_PATH, LedgerError, export_ledger
-
-    if not (root / LEDGER_PATH).exists():
-        return
-    try:
-        export_ledger(root, site_dir)
-    except LedgerError as exc:
-        raise BuildFailed(f"the RCA ledger cannot be served: {exc}") from None
 
 
 # What customers' tools read, written beside the pages after mkdocs (which empties site_dir first).

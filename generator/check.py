@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .comms.checks import MACRO_DIR, communication_problems
-from .comms.glossary import GLOSSARY_FILE
+from .comms.checks import communication_problems
 from .content.cache import Cache, code_version, digest
+from .content.glossary import GLOSSARY_FILE
+from .content.macrofiles import MACRO_DIR
 from .content.load import (
     CONFIG_FILE,
     RCA_DIR,

@@ -90,10 +90,11 @@ def build(root: Path, now: datetime | None, out: Path) -> None:
     """Validate the content and build the multilingual status site into --out."""
     from .build import BuildFailed, build_site
     from .progress import progress_for
+    from .trust.publish import serve_ledger_if_any
 
     progress = progress_for("build", sys.stderr)
     try:
-        result = build_site(root, out, clock(now), progress)
+        result = build_site(root, out, clock(now), extras=[serve_ledger_if_any], progress=progress)
     except BuildFailed as failed:
         progress.close()
         report_problems(failed.problems)
@@ -344,11 +345,12 @@ def serve(root: Path, host: str, port: int, tokens_file: Path | None) -> None:
     import uvicorn
 
     from .service.api.app import create_app
+    from .service.ticketsync import emit_changes
     from .service.api.auth import TokenError, load_tokens
 
     try:
         tokens = load_tokens(tokens_file)
-        app = create_app(root, tokens)
+        app = create_app(root, tokens, on_write=[emit_changes])
     except (TokenError, LoadFailed) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

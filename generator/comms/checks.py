@@ -11,16 +11,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .glossary import GLOSSARY_FILE, LocatedText, glossary_warnings, load_glossary
+from .glossary import LocatedText, glossary_warnings
 from .guardrail import EvidencePolicy, check_evidence_url, scan_text
 from ..content.cache import Cache, code_version, digest
-from ..content.load import Loaded, LoadFailed, Problem, Source, field_path
-from .macros import check_macros, unfilled_placeholders
+from ..content.load import Loaded, Problem, Source, field_path
+from .macros import macro_problems, unfilled_placeholders
 from ..content.model import Config, Texts, duration_timedelta
 from .rca import SECTIONS, completeness_problems, split_sections
+from ..content.macrofiles import MACRO_DIR
 from ..content.yamlsource import TEXT_START, Loc
 
-MACRO_DIR = "templates/macros"
 _URL = re.compile(r"https?://[^\s<>\"'`)\]]+")
 _MACRO_PROBLEM = re.compile(r"^(?P<path>.+?):(?:(?P<line>\d+):)? (?P<message>.*)$", re.S)
 
@@ -61,20 +61,13 @@ def communication_problems(loaded: Loaded, cache: Cache | None = None, progress=
     With a `cache`, each incident's and maintenance's problems (guardrail, placeholders, glossary, evidence
     links) are looked up by its file's fingerprint, the glossary and these rules before scanning its texts.
     `progress(n)` is told of each item checked."""
-    root = loaded.root
     cache = cache or Cache.disabled()
     problems: list[Problem] = []
-    if root is not None and (Path(root) / MACRO_DIR).is_dir():
-        problems += _macro_problems(Path(root))
-    glossary = None
-    glossary_bytes = b""
-    if root is not None:
-        try:
-            glossary = load_glossary(Path(root))
-        except LoadFailed as failed:
-            problems += failed.problems
-        if glossary is not None:
-            glossary_bytes = (Path(root) / GLOSSARY_FILE).read_bytes()
+    if loaded.macros is not None:
+        problems += _macro_problems(loaded)
+    glossary = loaded.glossary
+    problems += loaded.glossary_problems
+    glossary_key = glossary.model_dump_json() if glossary is not None else ""
     guardrail = guardrail_of(loaded.repository.config)
     text_problems: list[Problem] = []
     evidence_problems: list[Problem] = []
@@ -82,7 +75,7 @@ def communication_problems(loaded: Loaded, cache: Cache | None = None, progress=
         if item.draft:
             continue
         fingerprint = loaded.fingerprints.get(item.id)
-        key = digest(COMMS_RULES, fingerprint, glossary_bytes) if fingerprint else None
+        key = digest(COMMS_RULES, fingerprint, glossary_key) if fingerprint else None
         found = cache.get("comms", key) if key else None
         if found is None:
             found = _item_problems(loaded, item, guardrail, glossary)
@@ -267,9 +260,10 @@ def _rca_evidence_problems(loaded: Loaded, guardrail: Guardrail) -> list[Problem
     return problems
 
 
-def _macro_problems(root: Path) -> list[Problem]:
+def _macro_problems(loaded: Loaded) -> list[Problem]:
+    root = Path(loaded.root) if loaded.root is not None else Path(".")
     problems = []
-    for text in check_macros(root / MACRO_DIR):
+    for text in macro_problems(loaded.macros, root / MACRO_DIR):
         match = _MACRO_PROBLEM.match(text)
         if match is None:
             problems.append(Problem(MACRO_DIR, 1, "", text))

@@ -25,6 +25,10 @@ from .model import (
     Texts,
 )
 from .cache import Cache, code_version, digest
+from .macrofiles import MACRO_DIR, Macro, load_macros
+
+if typing.TYPE_CHECKING:
+    from .glossary import Glossary
 from .yamlsource import Loc, YamlDocument, YamlSyntaxError, parse_yaml
 
 CONFIG_FILE = "status.yaml"
@@ -235,7 +239,13 @@ class Loaded:
 
     repository: Repository
     sources: dict[str, Source]
-    root: Path | None = None  # the content repository, for checks of its glossary and macros
+    root: Path | None = None  # the content repository, for messages naming its files
+    # Read here, once, so the checks never go back to disk: the glossary (None when the repository has
+    # none), the problems of a malformed glossary file (reported by the check, not fatal to loading), and
+    # the macro files keyed by (name, lang) (None when the repository has no macro folder).
+    glossary: "Glossary | None" = None
+    glossary_problems: tuple[Problem, ...] = ()
+    macros: "dict[tuple[str, str], Macro] | None" = None
     # Per incident/maintenance id: the hash of its file's bytes, path, status.yaml and the loading rules.
     # Later stages key their cached results of that item by it (`content.cache`).
     fingerprints: dict[str, str] = field(default_factory=dict)
@@ -327,8 +337,24 @@ def load_content(root: Path, cache: Cache | None = None, progress=None,
         maintenance=tuple(m for m, _ in maintenance),
         rcas=tuple(rcas),
     )
+    glossary, glossary_problems = _read_glossary(root)
     return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, root,
-                  {item.id: fingerprints[source.path] for item, source in [*incidents, *maintenance]})
+                  glossary, glossary_problems, _read_macros(root),
+                  fingerprints={item.id: fingerprints[source.path] for item, source in [*incidents, *maintenance]})
+
+
+def _read_glossary(root: Path) -> tuple[Glossary | None, tuple[Problem, ...]]:
+    from .glossary import load_glossary  # the glossary's reader is built on this module's helpers
+
+    try:
+        return load_glossary(root), ()
+    except LoadFailed as failed:
+        return None, tuple(failed.problems)
+
+
+def _read_macros(root: Path) -> dict[tuple[str, str], Macro] | None:
+    folder = root / MACRO_DIR
+    return load_macros(folder) if folder.is_dir() else None
 
 
 def load_items(root: Path, cache: Cache, files: list[ItemFile]) -> Loaded:
@@ -342,7 +368,7 @@ def load_items(root: Path, cache: Cache, files: list[ItemFile]) -> Loaded:
     repository = Repository(config=config, incidents=tuple(i for i, _ in incidents),
                             maintenance=tuple(m for m, _ in maintenance), rcas=())
     return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, Path(root),
-                  {item.id: fingerprints[source.path] for item, source in [*incidents, *maintenance]})
+                  fingerprints={item.id: fingerprints[source.path] for item, source in [*incidents, *maintenance]})
 
 
 def _load_all(root, files: list[ItemFile], config, problems, cache, fingerprints, progress=None):
