@@ -21,8 +21,8 @@ from .render.api import write_api
 from .render.badges import write_badges
 from .render.feeds import write_feeds
 from .render.ics import write_calendars
-from .render.engine import EngineFailed, assemble_sources, run_mkdocs
-from .render.pages import render_site_pages, write_pages
+from .render.engine import EngineFailed, build_pages
+from .render.pages import render_site_pages
 
 
 class BuildFailed(Exception):
@@ -37,6 +37,7 @@ class BuildResult:
     pages: int
     drafts_skipped: tuple[str, ...]
     warnings: tuple[Problem, ...]
+    reused: int = 0  # built pages taken from the cache instead of mkdocs
 
 
 SiteExtra = Callable[[Path, Path], None]
@@ -74,10 +75,8 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
     try:
         site_dir = work / "site"
         with progress.stage("site"):
-            docs_dir, overrides = assemble_sources(root, work)
-            write_pages(pages, docs_dir)
             try:
-                run_mkdocs(root, docs_dir, overrides, site_dir, repository.config.languages)
+                engine = build_pages(root, work, pages, site_dir, repository.config.languages, cache)
             except EngineFailed as failed:
                 raise BuildFailed(str(failed)) from failed
         with progress.stage("outputs"):
@@ -92,7 +91,7 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
         + [f"maintenance {m.id}" for m in repository.maintenance if m.draft]
         + [f"rca {r.id} ({r.lang})" for r in repository.rcas if r.draft]
     ))
-    return BuildResult(out, len(pages), drafts, tuple(p for p in found if p.level == "warning"))
+    return BuildResult(out, len(pages), drafts, tuple(p for p in found if p.level == "warning"), engine["reused"])
 
 
 # What customers' tools read, written beside the pages after mkdocs (which empties site_dir first).

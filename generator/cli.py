@@ -106,7 +106,8 @@ def build(root: Path, now: datetime | None, out: Path) -> None:
     click.echo(progress.summary(), err=True)
     for draft in result.drafts_skipped:
         click.echo(f"skipped draft: {draft}")
-    click.echo(f"built {result.pages} pages into {result.out}")
+    reused = f" ({result.reused} unchanged, from the cache)" if result.reused else ""
+    click.echo(f"built {result.pages} pages{reused} into {result.out}")
 
 
 # ---------------------------------------------------------------- communication: macros, drafts, RCAs

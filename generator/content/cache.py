@@ -152,9 +152,8 @@ class Cache:
             os.replace(temp, target)
         return name
 
-    def place_blob(self, name: str, target: Path) -> bool:
-        """Put the blob `name` at `target` (hard link, else copy) after checking its bytes still hash to
-        `name`; False (and the blob removed) when it is missing or damaged."""
+    def check_blob(self, name: str) -> bool:
+        """Whether the blob `name` is present and its bytes still hash to `name` (a damaged one is removed)."""
         if self.directory is None:
             return False
         blob = self.path("blobs", name)
@@ -166,13 +165,17 @@ class Cache:
         if hashlib.sha256(data).hexdigest() != name:
             self._reject(blob)
             return False
+        self.hits += 1
+        return True
+
+    def link_blob(self, name: str, target: Path) -> None:
+        """Put the (checked) blob `name` at `target`: a hard link, or a copy across file systems."""
+        blob = self.path("blobs", name)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(blob, target)
         except OSError:
-            target.write_bytes(data)
-        self.hits += 1
-        return True
+            shutil.copyfile(blob, target)
 
     # ------------------------------------------------------------ internals
 

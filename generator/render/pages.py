@@ -6,6 +6,7 @@ nothing in a content file can inject markup into the public site.
 """
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 from dataclasses import dataclass
@@ -163,6 +164,12 @@ def _environment() -> jinja2.Environment:
 class RenderedPage:
     path: str  # e.g. incidents/2025-10-02-kr-ingest-latency.ko.md
     text: str
+    # Finished HTML outside the navigation (incidents, maintenance, components): the engine may reuse its
+    # built form while its text and the site's frame are unchanged.
+    standalone: bool = False
+    # The page's search entries ({"title", "text"}), from the model: the search plugin skips the page's
+    # HTML (its front matter says `search: exclude`). Kept small: title, summary, components, month.
+    search: tuple = ()
 
 
 def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPage]:
@@ -194,23 +201,36 @@ def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPag
         def ctx(page: str) -> PageContext:
             return PageContext(repository, lang, now, page)
 
+        home_context = ctx("index.md")
         pages.append(RenderedPage(f"index.{lang}.md", home.render(
-            c=ctx("index.md"), states=states, indicator=indicator, active=active, upcoming=upcoming,
-            recent=recent, uptime=uptime)))
+            c=home_context, states=states, indicator=indicator, active=active, upcoming=upcoming,
+            recent=recent, uptime=uptime), search=(_entry(home_context.text(repository.config.page.name),
+                                                          home_context.text(repository.config.page.description)),)))
         for state in states:
             page = f"components/{state.id}.md"
+            context = ctx(page)
             pages.append(RenderedPage(f"components/{state.id}.{lang}.md", component_page.render(
-                c=ctx(page), state=state, uptime=uptime[state.id],
-                under_maintenance=ComponentStatus.under_maintenance)))
-        pages.append(RenderedPage(f"history.{lang}.md", history.render(c=ctx("history.md"), months=months)))
+                c=context, state=state, uptime=uptime[state.id],
+                under_maintenance=ComponentStatus.under_maintenance),
+                standalone=True, search=(_entry(context.component_name(state.id)),)))
+        history_context = ctx("history.md")
+        pages.append(RenderedPage(f"history.{lang}.md", history.render(c=history_context, months=months),
+                                  search=(_entry(history_context.t("history")),)))
         for incident in incidents:
             page = f"incidents/{incident.id}.md"
+            context = ctx(page)
             pages.append(RenderedPage(f"incidents/{incident.id}.{lang}.md",
-                                      incident_page.render(c=ctx(page), incident=incident)))
+                                      incident_page.render(c=context, incident=incident), standalone=True,
+                                      search=(_search_entry(context, incident.title, incident.summary,
+                                                            [c.id for c in incident.components],
+                                                            incident.detected_at, incident.region),)))
         for item in maintenance:
             page = f"maintenance/{item.id}.md"
+            context = ctx(page)
             pages.append(RenderedPage(f"maintenance/{item.id}.{lang}.md", maintenance_page.render(
-                c=ctx(page), item=item, state=maintenance_state(item, now))))
+                c=context, item=item, state=maintenance_state(item, now)), standalone=True,
+                search=(_search_entry(context, item.title, item.description, item.components, item.scheduled_for,
+                                      item.region),)))
         for rca in rcas:
             if rca.lang != lang:
                 continue
@@ -218,6 +238,19 @@ def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPag
             pages.append(RenderedPage(f"rca/{rca.id}.{lang}.md",
                                       rca_page.render(c=ctx(f"rca/{rca.id}.md"), rca=rca, incident=incident)))
     return pages
+
+
+def _search_entry(c: PageContext, title: Texts, summary: Texts | None, components, moment: datetime,
+                  region: str) -> dict:
+    """An incident's or maintenance's search entry: findable by its words, components and month. Escaped as
+    the search plugin escapes the text it takes from pages: the browser shows entries as HTML."""
+    words = [" ".join(c.text(summary).split()), " ".join(c.component_name(i) for i in components),
+             c.month(moment, region)]
+    return _entry(c.text(title), " ".join(w for w in words if w))
+
+
+def _entry(title: str, text: str = "") -> dict:
+    return {"title": html.escape(title, quote=False), "text": html.escape(text, quote=False)}
 
 
 @dataclass(frozen=True)
@@ -238,10 +271,3 @@ def _history_by_month(incidents, maintenance, now, repository) -> list[tuple[str
         key = entry.at.astimezone(default_region.tz).strftime("%Y-%m")
         months.setdefault(key, []).append(entry)
     return [(key, default_region.id, items) for key, items in months.items()]
-
-
-def write_pages(pages: list[RenderedPage], docs_dir: Path) -> None:
-    for page in pages:
-        target = docs_dir / page.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(page.text, encoding="utf-8")
