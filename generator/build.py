@@ -68,7 +68,7 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
         raise BuildFailed("content has errors; the site was not built", errors)
     repository = loaded.repository
     with progress.stage("render"):
-        pages = render_site_pages(repository, now)
+        pages = render_site_pages(repository, now, cache)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
@@ -83,7 +83,8 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
             write_machine_readable(repository, now, site_dir)
             for extra in extras:
                 extra(root, site_dir)
-        _swap_into_place(site_dir, out)
+        with progress.stage("swap"):
+            _swap_into_place(site_dir, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     drafts = tuple(sorted(

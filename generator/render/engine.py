@@ -141,6 +141,8 @@ def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, lang
     warnings = [message for lang in languages for message in reports[lang]["warnings"]]
     if warnings:
         raise EngineFailed("mkdocs reported warnings (treated as errors):\n  " + "\n  ".join(dict.fromkeys(warnings)))
+    logging.getLogger(__name__).debug("mkdocs CPU seconds per language: %s",
+                                      {lang: round(reports[lang]["cpu"], 2) for lang in languages})
     _merge_languages(outputs, site_dir, languages)
 
 
@@ -150,6 +152,9 @@ def _build_language(config_file: str, docs_dir: str, overrides: str, site_dir: s
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
+    import time
+
+    started = time.process_time()
     counter = _WarningCounter()
     mkdocs_logger = logging.getLogger("mkdocs")
     mkdocs_logger.addHandler(counter)
@@ -169,7 +174,7 @@ def _build_language(config_file: str, docs_dir: str, overrides: str, site_dir: s
         return {"error": f"{type(exc).__name__}: {exc}", "warnings": counter.messages}
     finally:
         mkdocs_logger.removeHandler(counter)
-    return {"error": None, "warnings": counter.messages}
+    return {"error": None, "warnings": counter.messages, "cpu": time.process_time() - started}
 
 
 def _merge_languages(outputs: dict[str, Path], site_dir: Path, languages: list[str]) -> None:

@@ -11,7 +11,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ import nh3
 import yaml
 from markupsafe import Markup
 
+from ..content.cache import Cache, code_version, digest
 from ..localtime import format_local_and_utc, format_local_time_and_utc, format_month
 from ..content.model import ComponentStatus, Incident, Maintenance, Rca, Repository, Texts
 from .status import (
@@ -148,16 +149,27 @@ class PageContext:
         return rca if rca and not rca.draft else None
 
 
+@lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    """The page templates, compiled once per process: the templates ship with the package and never change
+    while it runs, so Jinja need not re-check their files at every `{% import %}` (auto_reload off)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("generator.render", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,
     )
     env.filters["md"] = render_text
     return env
+
+
+# What an incident's or maintenance's page derives from besides the model: the templates, texts and code
+# that render it (the configuration is part of each key).
+_HERE = Path(__file__).parent
+RENDER_RULES = code_version(str(_HERE / "templates"), str(_HERE / "strings.yaml"), str(_HERE / "pages.py"),
+                            str(_HERE / "status.py"), str(_HERE.parent / "localtime.py"))
 
 
 @dataclass(frozen=True)
@@ -172,10 +184,14 @@ class RenderedPage:
     search: tuple = ()
 
 
-def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPage]:
-    """Every generated page in every language, as the site looked at `now`."""
+def render_site_pages(repository: Repository, now: datetime, cache: Cache | None = None) -> list[RenderedPage]:
+    """Every generated page in every language, as the site looked at `now`. With a `cache`, an incident's or
+    maintenance's page is reused while its data (as of `now`), its RCA, the configuration and the templates
+    are unchanged; the pages that list them (home, history, components) are always rendered."""
+    cache = cache or Cache.disabled()
     repository = as_of(repository, now)
     env = _environment()
+    settings = repository.config.model_dump_json()
     incidents = published_incidents(repository)
     maintenance = published_maintenance(repository)
     rcas = [r for r in repository.rcas if not r.draft]
@@ -197,6 +213,8 @@ def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPag
     # the latest resolved incidents, however old: a quiet month should not make the history look empty
     recent = [i for i in incidents if not is_active(i, now) and i.detected_at <= now][:RECENT_COUNT]
     months = _history_by_month(incidents, maintenance, now, repository)
+    # each item's data as of `now`, serialized once for the keys of its pages in every language
+    facts = {item.id: item.model_dump_json() for item in [*incidents, *maintenance]}
     for lang in repository.config.languages:
         def ctx(page: str) -> PageContext:
             return PageContext(repository, lang, now, page)
@@ -219,16 +237,21 @@ def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPag
         for incident in incidents:
             page = f"incidents/{incident.id}.md"
             context = ctx(page)
+            rca = context.rca_for(incident)
+            key = digest(RENDER_RULES, settings, lang, facts[incident.id], rca.model_dump_json() if rca else "")
             pages.append(RenderedPage(f"incidents/{incident.id}.{lang}.md",
-                                      incident_page.render(c=context, incident=incident), standalone=True,
+                                      _cached(cache, key, lambda: incident_page.render(c=context, incident=incident)),
+                                      standalone=True,
                                       search=(_search_entry(context, incident.title, incident.summary,
                                                             [c.id for c in incident.components],
                                                             incident.detected_at, incident.region),)))
         for item in maintenance:
             page = f"maintenance/{item.id}.md"
             context = ctx(page)
-            pages.append(RenderedPage(f"maintenance/{item.id}.{lang}.md", maintenance_page.render(
-                c=context, item=item, state=maintenance_state(item, now)), standalone=True,
+            state = maintenance_state(item, now)
+            key = digest(RENDER_RULES, settings, lang, facts[item.id], state.value)
+            pages.append(RenderedPage(f"maintenance/{item.id}.{lang}.md", _cached(cache, key, lambda: maintenance_page.render(
+                c=context, item=item, state=state)), standalone=True,
                 search=(_search_entry(context, item.title, item.description, item.components, item.scheduled_for,
                                       item.region),)))
         for rca in rcas:
@@ -238,6 +261,15 @@ def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPag
             pages.append(RenderedPage(f"rca/{rca.id}.{lang}.md",
                                       rca_page.render(c=ctx(f"rca/{rca.id}.md"), rca=rca, incident=incident)))
     return pages
+
+
+def _cached(cache: Cache, key: str, render) -> str:
+    stored = cache.get_bytes("pages", key)
+    if stored is not None:
+        return stored.decode("utf-8")
+    text = render()
+    cache.put_bytes("pages", key, text.encode("utf-8"))
+    return text
 
 
 def _search_entry(c: PageContext, title: Texts, summary: Texts | None, components, moment: datetime,
