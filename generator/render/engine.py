@@ -162,6 +162,8 @@ def _build_language(config_file: str, docs_dir: str, overrides: str, site_dir: s
         config = load_config(config_file, docs_dir=docs_dir, site_dir=site_dir)
         # The assembled overrides come first, as `theme.custom_dir` would put them.
         config["theme"].dirs.insert(0, overrides)
+        # This build sees one language (and maybe part of the site): the parent writes the sitemaps.
+        config["theme"].static_templates.discard("sitemap.xml")
         i18n = config.plugins.get("i18n")
         if i18n is not None:
             # This build is one language and the only one: the plugin must not start the others itself.
