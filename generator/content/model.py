@@ -9,6 +9,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -141,6 +142,30 @@ def _check_zone(value: str) -> str:
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=120)]
 
+_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>\"'`\\]")
+
+
+def _check_http_url(value: str) -> str:
+    """Every address in config and content is a web address: `javascript:`, `data:`, `vbscript:`, `file:`
+    and the like are refused here, once, for check, build, publish, verify and the API alike."""
+    if _URL_FORBIDDEN.search(value):
+        raise ValueError(f"expected an http(s) URL without spaces, quotes or angle brackets, got {value!r}")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ValueError(f"expected an http(s) URL, got {value!r}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http(s) URL such as https://status.example.com/, got {value!r}")
+    return value
+
+
+# An absolute http:// or https:// address with a host.
+HttpUrl = Annotated[
+    str,
+    AfterValidator(_check_http_url),
+    WithJsonSchema({"type": "string", "format": "uri", "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s<>\"'`\\]+$"}),
+]
+
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
@@ -166,7 +191,7 @@ class Texts(Model):
 class PageConfig(Model):
     name: Texts
     description: Texts
-    url: str = Field(description="Public address of the status site, e.g. https://status.example.com/")
+    url: HttpUrl = Field(description="Public address of the status site, e.g. https://status.example.com/")
     support: Texts | None = Field(default=None, description="How customers reach support (RCA contact).")
 
 
@@ -315,7 +340,7 @@ class ImpactMetric(Model):
 
 class EvidenceLink(Model):
     title: Texts
-    url: str
+    url: HttpUrl
 
 
 class Owner(Model):

@@ -24,7 +24,7 @@ from pydantic import Field, ValidationError
 from ..comms.guardrail import scan_text
 from ..content.load import LoadFailed, Problem, problems_from_validation
 from ..localtime import format_local_and_utc
-from ..content.model import Config, Id, Incident, IncidentStatus, Lang, Model
+from ..content.model import Config, HttpUrl, Id, Incident, IncidentStatus, Lang, Model
 from .webhook import post_signed
 from ..content.yamlsource import YamlSyntaxError, parse_yaml
 
@@ -35,14 +35,14 @@ Rule = Literal["every_update", "first_and_resolution"]
 
 
 class Webhook(Model):
-    url: str
+    url: HttpUrl
     secret_env: str = Field(default=SECRET_ENV, description="Environment variable holding the HMAC secret")
 
 
 class Channels(Model):
     email: list[str] = []
     webhooks: list[Webhook] = []
-    slack: list[str] = Field(default=[], description="Slack-compatible incoming-webhook URLs")
+    slack: list[HttpUrl] = Field(default=[], description="Slack-compatible incoming-webhook URLs")
 
 
 class Tenant(Model):
