@@ -56,9 +56,9 @@ def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         site_dir = work / "site"
-        docs_dir, overrides = assemble_sources(root, work)
-        write_pages(pages, docs_dir)
         try:
+            docs_dir, overrides = assemble_sources(root, work)
+            write_pages(pages, docs_dir)
             run_mkdocs(root, docs_dir, overrides, site_dir, repository.config.languages)
         except EngineFailed as failed:
             raise BuildFailed(str(failed)) from failed

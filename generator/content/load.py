@@ -24,6 +24,7 @@ from .model import (
     Repository,
     Texts,
 )
+from .tree import LINK_REFUSED, REPOSITORY_SOURCES, outside_links
 from .yamlsource import Loc, YamlDocument, YamlSyntaxError, parse_yaml
 
 CONFIG_FILE = "status.yaml"
@@ -197,8 +198,17 @@ def content_files(root: Path, directory: str, suffixes: tuple[str, ...]) -> list
     return sorted(p for p in base.rglob("*") if p.is_file() and p.name.endswith(suffixes) and not p.name.startswith("."))
 
 
+def refuse_outside_links(root: Path, paths: tuple[str, ...] = REPOSITORY_SOURCES) -> None:
+    """Before anything is read: a content file or site source that is a link out of the repository is an
+    error naming the link (never its target or what the target holds). See `content.tree`."""
+    links = outside_links(root, paths)
+    if links:
+        raise LoadFailed([Problem(link, 1, "", LINK_REFUSED) for link in links])
+
+
 def load_config(root: Path) -> Config:
     problems: list[Problem] = []
+    refuse_outside_links(root, (CONFIG_FILE,))
     file = root / CONFIG_FILE
     if not file.is_file():
         raise LoadFailed([Problem(CONFIG_FILE, 1, "", f"expected the configuration file {CONFIG_FILE} in {root}")])
@@ -252,6 +262,7 @@ def load_repository(root: Path) -> Repository:
 def load_content(root: Path) -> Loaded:
     """Load and validate everything, keeping file positions; raises LoadFailed with every problem found."""
     root = Path(root)
+    refuse_outside_links(root)
     config = load_config(root)
     problems: list[Problem] = []
     incidents = _load_all(root, INCIDENT_DIR, Incident, config, problems)
