@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
+    field_validator,
 )
 
 LANGUAGES = ("ko", "ja", "en")
@@ -142,8 +143,25 @@ def _check_zone(value: str) -> str:
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=120)]
 
 
+# Unicode control characters (category Cc) other than tab and newline: XML 1.0 forbids most of them, so one
+# in any text would make the Atom/RSS feeds invalid; none has a use in a status text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _no_control_characters(value: object) -> object:
+    texts = value if isinstance(value, (list, tuple)) else [value]
+    for text in texts:
+        if isinstance(text, str) and (found := _CONTROL.search(text)):
+            raise ValueError(f"expected text without control characters (tab and newline are allowed), "
+                             f"got U+{ord(found.group()):04X} at character {found.start() + 1}")
+    return value
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    # Every text of every file and request goes through here, whichever entry point loaded it.
+    _texts_are_printable = field_validator("*", mode="after")(_no_control_characters)
 
 
 class Texts(Model):
