@@ -102,8 +102,8 @@ class WebhookReceiver:
     keeping every accepted body.
     """
 
-    def __init__(self, secret: str = WEBHOOK_SECRET, fail_first: int = 0):
-        self.secret = secret.encode()
+    def __init__(self, secret: str | None = WEBHOOK_SECRET, fail_first: int = 0):
+        self.secret = secret.encode() if secret else None  # None: a Slack/Teams-like receiver, no signature
         self.fail_first = fail_first
         self.requests = 0
         self.accepted: list[dict] = []
@@ -116,7 +116,7 @@ class WebhookReceiver:
                 receiver.requests += 1
                 if receiver.requests <= receiver.fail_first:
                     return self._answer(503)
-                if not verify_signature(receiver.secret, self.headers[TIMESTAMP_HEADER] or "", body,
+                if receiver.secret and not verify_signature(receiver.secret, self.headers[TIMESTAMP_HEADER] or "", body,
                                         self.headers[SIGNATURE_HEADER] or ""):
                     return self._answer(401)
                 receiver.accepted.append(json.loads(body))
@@ -145,11 +145,14 @@ class SmtpSink:
 
     def __init__(self):
         self.messages = []
+        self.mail_options = []  # the MAIL FROM parameters of each message, e.g. ["BODY=8BITMIME"]
         sink = self
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):
-                sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+                sink.messages.append(message_from_bytes(envelope.original_content or envelope.content,
+                                                        policy=policy.default))
+                sink.mail_options.append(list(envelope.mail_options))
                 return "250 OK"
 
         with socket.socket() as probe:

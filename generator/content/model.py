@@ -274,6 +274,19 @@ class GuardrailConfig(Model):
     signed_urls: SignedUrlPolicy = SignedUrlPolicy()
 
 
+class NotificationsConfig(Model):
+    """Self-service subscriptions and notification timing (statusgen serve, statusgen notify)."""
+
+    api_url: str | None = Field(
+        default=None, description="Public address of `statusgen serve`; when set, every page shows a subscribe form")
+    database: str = Field(
+        default=".statusgen/subscribers.sqlite",
+        description="Subscriber database: a SQLite file (relative to the repository) or a PostgreSQL URL "
+                    "without password (postgresql://host/db); $STATUSGEN_DATABASE_URL overrides it")
+    sender: str = Field(default="status@example.com", description="From: address of mail to subscribers")
+    maintenance_reminder: Duration = Field(default="24h", description="Remind subscribers this long before a window")
+
+
 class Config(Model):
     page: PageConfig
     languages: list[Lang] = Field(description="Published languages; the first is the default served at /")
@@ -281,6 +294,7 @@ class Config(Model):
     services: list[Service]
     sla: SlaConfig
     guardrail: GuardrailConfig = GuardrailConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     schema_: str | None = Field(default=None, alias="$schema")
 
     @property
