@@ -330,19 +330,30 @@ def publish(root: Path, now: datetime | None, branch: str, key: Path, push: str 
 @click.option("--tokens", "tokens_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="YAML file of hashed API tokens (else $STATUSGEN_API_TOKENS_FILE or $STATUSGEN_API_TOKENS).")
 def serve(root: Path, host: str, port: int, tokens_file: Path | None) -> None:
-    """Serve the status API (POST /v1/status/incidents, PATCH /v1/status/{id}, GET); each write is a commit."""
+    """Serve the status API (POST /v1/status/incidents, PATCH /v1/status/{id}, GET; each write is a commit)
+    and the self-service subscriptions (/v1/subscriptions) when status.yaml sets notifications.api_url."""
+    import os
+
     import uvicorn
 
     from .service.api.app import create_app
+    from .service.api.subscriptions import mount_subscriptions
+    from .service.channels import Smtp
     from .service.ticketsync import emit_changes
     from .service.api.auth import TokenError, load_tokens
 
     try:
         tokens = load_tokens(tokens_file)
         app = create_app(root, tokens, on_write=[emit_changes])
+        off = mount_subscriptions(app, root, Smtp(os.environ.get("STATUSGEN_SMTP_HOST", "localhost"),
+                                                  int(os.environ.get("STATUSGEN_SMTP_PORT", "25")),
+                                                  user=os.environ.get("STATUSGEN_SMTP_USER"),
+                                                  password=os.environ.get("STATUSGEN_SMTP_PASSWORD")))
     except (TokenError, LoadFailed) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    if off:
+        click.echo(f"note: {off}", err=True)
     if not tokens:
         click.echo("warning: no API tokens configured; every request will get 401 (see `statusgen token`)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info")

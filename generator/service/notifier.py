@@ -407,7 +407,8 @@ def prepare(root: Path, item_id: str, now: datetime, tenants_file: Path | None, 
         raise NotifyRefused(f"{item_id} is a draft: drafts are never sent to customers "
                             f"(fill every text, delete `draft: true`, commit, then notify)")
     default_tenants = Path(root) / TENANTS_FILE
-    tenants = (load_tenants(tenants_file or default_tenants) if tenants_file or default_tenants.exists()
+    operator_routing = bool(tenants_file) or default_tenants.exists()
+    tenants = (load_tenants(tenants_file or default_tenants) if operator_routing
                else TenantsConfig(sender=config.notifications.sender, tenants=[]))
     ledger = SubscriberStore.open(root, config.notifications.database)
     subscribers = ledger.active()
@@ -422,7 +423,8 @@ def prepare(root: Path, item_id: str, now: datetime, tenants_file: Path | None, 
         raise NotifyRefused("the database has subscribers but status.yaml sets no notifications.api_url for "
                             "their unsubscribe links")
     if isinstance(item, Incident):
-        notices, warnings = incident_notices(item, config), unknown_tenants(item, tenants)
+        notices = incident_notices(item, config)
+        warnings = unknown_tenants(item, tenants) if operator_routing else []
     else:
         notices, warnings = maintenance_notices(item, config, now)
     recipients = tenant_recipients(tenants) + subscriber_recipients(subscribers)

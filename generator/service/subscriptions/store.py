@@ -111,10 +111,15 @@ class SubscriberStore:
     # ------------------------------------------------------------ subscribers
 
     def subscribe(self, kind: str, target: str, language: str, components: list[str], regions: list[str],
-                  secret: str | None = None) -> Subscriber:
-        """A pending subscription (a new row, or a fresh generation of a known one: old links stop working)."""
+                  secret: str | None = None, replace_active: bool = False) -> Subscriber:
+        """A pending subscription (a new row, or a fresh generation of a known one: old links stop working).
+
+        An active subscription is left as it is unless `replace_active` (the caller proves control of the
+        address again at once, as a webhook challenge does): a stranger cannot change someone's choices."""
         with self.sessions.begin() as session:
             row = session.scalar(select(Subscriber).where(Subscriber.kind == kind, Subscriber.target == target))
+            if row is not None and row.state == "active" and not replace_active:
+                return row
             if row is None:
                 row = Subscriber(kind=kind, target=target, generation=1, created_at=self.now())
                 session.add(row)
