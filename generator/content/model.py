@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
+    field_validator,
 )
 
 LANGUAGES = ("ko", "ja", "en")
@@ -167,8 +168,25 @@ HttpUrl = Annotated[
 ]
 
 
+# Unicode control characters (category Cc) other than tab and newline: XML 1.0 forbids most of them, so one
+# in any text would make the Atom/RSS feeds invalid; none has a use in a status text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _no_control_characters(value: object) -> object:
+    texts = value if isinstance(value, (list, tuple)) else [value]
+    for text in texts:
+        if isinstance(text, str) and (found := _CONTROL.search(text)):
+            raise ValueError(f"expected text without control characters (tab and newline are allowed), "
+                             f"got U+{ord(found.group()):04X} at character {found.start() + 1}")
+    return value
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    # Every text of every file and request goes through here, whichever entry point loaded it.
+    _texts_are_printable = field_validator("*", mode="after")(_no_control_characters)
 
 
 class Texts(Model):
@@ -281,6 +299,19 @@ class GuardrailConfig(Model):
     signed_urls: SignedUrlPolicy = SignedUrlPolicy()
 
 
+class NotificationsConfig(Model):
+    """Self-service subscriptions and notification timing (statusgen serve, statusgen notify)."""
+
+    api_url: str | None = Field(
+        default=None, description="Public address of `statusgen serve`; when set, every page shows a subscribe form")
+    database: str = Field(
+        default=".statusgen/subscribers.sqlite",
+        description="Subscriber database: a SQLite file (relative to the repository) or a PostgreSQL URL "
+                    "without password (postgresql://host/db); $STATUSGEN_DATABASE_URL overrides it")
+    sender: str = Field(default="status@example.com", description="From: address of mail to subscribers")
+    maintenance_reminder: Duration = Field(default="24h", description="Remind subscribers this long before a window")
+
+
 class Config(Model):
     page: PageConfig
     languages: list[Lang] = Field(description="Published languages; the first is the default served at /")
@@ -288,6 +319,7 @@ class Config(Model):
     services: list[Service]
     sla: SlaConfig
     guardrail: GuardrailConfig = GuardrailConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     schema_: str | None = Field(default=None, alias="$schema")
 
     @property
