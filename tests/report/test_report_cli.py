@@ -135,3 +135,26 @@ def test_runs_out_of_the_box_in_the_repository_root():
                           capture_output=True, text=True, env={"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("# Monthly SLA report · October 2025") and "## Breaches" in done.stdout
+
+
+def test_line_numbers_count_every_line_boundary_of_the_text(tmp_path):
+    """The export is read a line at a time; a bad row is still named by its line in `text.splitlines()`:
+    \r\n is one boundary, a form feed or a lone \r another, and a BOM is no character."""
+    bad = GOOD.replace('"CS-1"', '"CS-9"').replace('"S2"', '"P1"')
+    text = "\ufeff" + GOOD + "\r\n" + "\x0c\n" + bad.replace('"CS-9"', '"CS-7"') + "\r" + bad + "\n"
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(text.encode("utf-8"))
+    expected = [n for n, line in enumerate(text[1:].splitlines(), start=1) if '"P1"' in line]
+    imported = read_tickets([path], ["KR", "JP"])
+    assert [t.id for t in imported.tickets] == ["CS-1"]
+    assert sorted({p.line for p in imported.problems}) == expected == [4, 5]
+
+
+def test_a_file_that_is_not_utf8_half_way_contributes_no_row(tmp_path):
+    path = tmp_path / "broken.jsonl"
+    path.write_bytes((GOOD + "\n").encode() * 3 + b"\xff\n")
+    imported = read_tickets([path], ["KR", "JP"])
+    assert imported.tickets == ()
+    assert [str(p) for p in imported.problems] == [
+        f"{path}:1: expected a readable UTF-8 file, got 'utf-8' codec can't decode byte 0xff in position "
+        f"{3 * (len(GOOD) + 1)}: invalid start byte"]
