@@ -218,3 +218,21 @@ def test_a_duplicate_key_names_both_lines(sample_repo):
     first = line_of(sample_repo, SAMPLE, "impact: major")
     assert problems == [f"{SAMPLE}:{first + 1}: impact: expected each field once, got a second 'impact' "
                         f"(the first is on line {first}); delete one of them"]
+
+
+def test_an_unknown_holiday_country_is_a_path_line_field_error(sample_repo):
+    problems = problems_after_edit(sample_repo, "status.yaml", "holidays: {country: KR,", "holidays: {country: XX,")
+    line = line_of(sample_repo, "status.yaml", "country: XX")
+    assert len(problems) == 1
+    assert problems[0].startswith(f"status.yaml:{line}: regions[0].holidays.country: expected an ISO 3166 country "
+                                  "code the `holidays` package knows"), problems
+    assert "got 'XX'" in problems[0]
+
+
+def test_an_unknown_holiday_subdivision_is_a_path_line_field_error(sample_repo):
+    problems = problems_after_edit(sample_repo, "status.yaml", "holidays: {country: KR,",
+                                   "holidays: {country: KR, subdiv: ENG,")
+    line = line_of(sample_repo, "status.yaml", "subdiv: ENG")
+    assert len(problems) == 1
+    assert problems[0].startswith(f"status.yaml:{line}: regions[0].holidays.subdiv: expected a subdivision of KR")
+    assert "got 'ENG'" in problems[0]
