@@ -57,12 +57,16 @@ def check(root: Path, now: datetime | None) -> None:
     from .check import check_repository
 
     problems = check_repository(root, clock(now))
-    report_problems(problems)
+    # One stream per level: errors (and their summary) on stderr, warnings with the "ok" on stdout.
     errors = [p for p in problems if p.level == "error"]
+    warnings = [p for p in problems if p.level != "error"]
+    for warning in warnings:
+        click.echo(str(warning))
+    report_problems(errors)
     if errors:
         click.echo(f"{len(errors)} error(s); nothing is published until they are fixed.", err=True)
         sys.exit(1)
-    click.echo("ok: all content is valid" + (f" ({len(problems)} warning(s))" if problems else ""))
+    click.echo("ok: all content is valid" + (f" ({len(warnings)} warning(s))" if warnings else ""))
 
 
 @main.command()
@@ -155,7 +159,7 @@ def new() -> None:
 @click.option("--region", default=None, help="Region id, e.g. KR.")
 @click.option("--severity", type=click.Choice(["S1", "S2", "S3", "S4"]), default=None)
 @click.option("--component", "components", multiple=True, help="Component (kr-ingest) or service (ingest); repeatable.")
-@click.option("--detected", type=TIME, default=None, help="Detection time, ISO 8601 with offset.")
+@click.option("--detected", type=TIME, default=None, help="Detection time, ISO 8601 with offset (default: now).")
 @click.option("--ticket", default=None, help="Support ticket id, e.g. CS-20251002-0042.")
 @click.option("--tenant", "tenants", multiple=True, help="Affected tenant; repeatable.")
 @click.option("--evidence", multiple=True, metavar="URL", help="Evidence link (dashboard or signed URL); repeatable.")
@@ -163,8 +167,10 @@ def new() -> None:
 @click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="Macro variable (metric, value...).")
 @click.option("--slug", default=None, help="Last part of the id/file name (default: the services).")
 @click.option("--macro", "macro_name", default=None, help="First-notice macro (default: by severity).")
+@click.option("--next", "next_in", default=None, metavar="DURATION",
+              help="Next update in, e.g. 30m (default: the severity's update cadence).")
 def new_incident_command(root, now, region, severity, components, detected, ticket, tenants, evidence, titles,
-                         variables, slug, macro_name) -> None:
+                         variables, slug, macro_name, next_in) -> None:
     """Write incidents/<year>/<date>-<region>-<slug>.yaml as a draft in ko/ja/en from the first-notice macro."""
     from .authoring import AuthoringError, IncidentRequest, new_incident, parse_variables
     from .content.model import Severity
@@ -174,13 +180,14 @@ def new_incident_command(root, now, region, severity, components, detected, tick
     components = _ask(list(components), "Components (comma separated, e.g. ingest)", "--component")
     if isinstance(components, str):
         components = [c.strip() for c in components.split(",") if c.strip()]
-    detected = _ask(detected, "Detected at (ISO 8601 with offset)", "--detected", type=TIME)
     ticket = _ask(ticket, "Ticket id", "--ticket")
+    _check_duration("--next", next_in)
     try:
         request = IncidentRequest(
             region=region, severity=Severity(severity), components=list(components), detected_at=detected,
             ticket=ticket, now=clock(now), tenants=list(tenants), evidence=list(evidence),
             titles=parse_variables(titles), variables=parse_variables(variables), slug=slug, macro=macro_name,
+            next_in=next_in,
         )
         path = new_incident(root, request)
     except AuthoringError as error:
@@ -193,24 +200,35 @@ def new_incident_command(root, now, region, severity, components, detected, tick
 @now_option
 @click.argument("incident_id")
 @click.option("--status", type=click.Choice(["investigating", "identified", "monitoring", "resolved"]), required=True)
-@click.option("--macro", "macro_name", default="progress", show_default=True, help="Macro for the texts.")
-@click.option("--next", "next_in", default=None, metavar="DURATION", help="Next update in, e.g. 30m.")
+@click.option("--macro", "macro_name", default=None,
+              help="Macro for the texts (default by status: investigating/identified: progress, monitoring: "
+                   "mitigated, resolved: resolved, or resolved_rca_pending before the incident has an RCA).")
+@click.option("--next", "next_in", default=None, metavar="DURATION",
+              help="Next update in, e.g. 30m (default: the severity's update cadence; none once resolved).")
 @click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="Macro variable; repeatable.")
 def update(root, now, incident_id, status, macro_name, next_in, variables) -> None:
-    """Append an update in ko/ja/en to the incident INCIDENT_ID, keeping the rest of the file as it is."""
+    """Append an update in ko/ja/en to the incident INCIDENT_ID (the full id, or the id without its date),
+    keeping the rest of the file as it is."""
     from .authoring import AuthoringError, append_update, parse_variables
-    from .content.model import _parse_duration
 
+    _check_duration("--next", next_in)
     try:
-        if next_in is not None:
-            _parse_duration(next_in)
         path = append_update(root, incident_id, status, macro_name, next_in, parse_variables(variables), clock(now))
-    except ValueError as error:
-        click.echo(f"error: --next: {error}", err=True)
-        sys.exit(2)
     except AuthoringError as error:
         _authoring_failed(error)
-    click.echo(f"appended a {status} update to {path}")
+    click.echo(f"appended an update with status `{status}` (ko/ja/en) to {path}")
+
+
+def _check_duration(option: str, value: str | None) -> None:
+    from .content.model import _parse_duration
+
+    if value is None:
+        return
+    try:
+        _parse_duration(value)
+    except ValueError as error:
+        click.echo(f"error: {option}: {error}", err=True)
+        sys.exit(2)
 
 
 @main.group()

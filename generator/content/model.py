@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
@@ -219,9 +220,38 @@ class BusinessHours(Model):
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
 
 
+def _supported_holiday_countries() -> dict[str, list[str]]:
+    import holidays  # imported here: only loading a configuration needs the package's country table
+
+    return holidays.list_supported_countries()
+
+
+def _check_country(country: str) -> str:
+    if country not in _supported_holiday_countries():
+        raise ValueError(f"expected an ISO 3166 country code the `holidays` package knows (e.g. KR, JP, US, GB), "
+                         f"got {country!r}")
+    return country
+
+
 class HolidaySource(Model):
-    country: str = Field(description="ISO 3166 country code for the `holidays` package, e.g. KR or JP")
+    country: Annotated[str, AfterValidator(_check_country)] = Field(
+        description="ISO 3166 country code for the `holidays` package, e.g. KR or JP")
+    subdiv: str | None = Field(
+        default=None, description="Subdivision whose holidays apply (`holidays` codes: GB ENG, AU NSW, US CA); "
+                                  "a country's subdivisions differ, e.g. England's bank holidays")
     categories: list[str] = Field(default=["public"], description="`holidays` categories to observe")
+
+    @field_validator("subdiv")
+    @classmethod
+    def _known_subdivision(cls, subdiv: str | None, info: ValidationInfo) -> str | None:
+        country = info.data.get("country")
+        if subdiv is None or country is None:
+            return subdiv
+        known = _supported_holiday_countries()[country]
+        if subdiv not in known:
+            listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "") if known else "none"
+            raise ValueError(f"expected a subdivision of {country} ({listed}), got {subdiv!r}")
+        return subdiv
 
 
 class Region(Model):
