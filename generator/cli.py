@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -488,6 +489,31 @@ def sync(root: Path, inbox: Path | None, webhook: str | None, discard: tuple[str
 
 # ---------------------------------------------------------------- monthly SLA report of tickets
 
+# Below this much input a report takes a couple of seconds at most: no progress bar (about 12,000 tickets).
+PROGRESS_MIN_BYTES = 8_000_000
+
+
+@contextmanager
+def progress_bar(files: list[Path], what: str):
+    """A progress bar over the bytes of `files` on stderr, for input big enough to take more than a few seconds
+    and only on a terminal (nothing when piped or redirected); yields the function that advances it, or None."""
+    total = 0
+    for path in files:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            pass  # reported by the reader as path:1
+    if total < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(f"reading {what}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda done: bar.advance(task, done)
+
 SAMPLE_TICKETS = Path("tickets") / "sample-2025-10.jsonl"
 # Where the public site is built from and written to: a private report must never land there.
 PUBLIC_DIRS = ("public", "site")
@@ -509,9 +535,9 @@ def report(root: Path, now: datetime | None, month: str, ticket_files: tuple[Pat
            out: Path | None, skip_invalid: bool) -> None:
     """Monthly SLA report of support tickets per tenant and per region (private: never on the public site)."""
     from .content.load import load_repository
-    from .report.monthly import Month, monthly_report
+    from .report.monthly import Month, MonthFold
     from .report.render import render_report
-    from .report.tickets import read_tickets
+    from .report.tickets import ticket_chunks
 
     try:
         chosen = Month.parse(month)
@@ -530,17 +556,24 @@ def report(root: Path, now: datetime | None, month: str, ticket_files: tuple[Pat
         report_problems(failed.problems)
         sys.exit(1)
     files = list(ticket_files) or [root / SAMPLE_TICKETS]
-    imported = read_tickets(files, [region.id for region in repository.config.regions])
-    report_problems(list(imported.problems))
-    bad_rows = len({(problem.path, problem.line) for problem in imported.problems})
-    if imported.problems and not skip_invalid:
+    # Read and evaluated a chunk at a time (bounded memory for any size of export); nothing is written before
+    # every row has been read, so a bad row still stops the run with nothing reported.
+    problems: list[Problem] = []
+    fold, good = MonthFold(repository.config, chosen, clock(now)), 0
+    with progress_bar(files, "tickets") as advance:
+        for chunk in ticket_chunks(files, [region.id for region in repository.config.regions], problems,
+                                   progress=advance):
+            good += len(chunk)
+            fold.add(chunk)
+    report_problems(problems)
+    bad_rows = len({(problem.path, problem.line) for problem in problems})
+    if problems and not skip_invalid:
         click.echo(f"{bad_rows} bad row(s); nothing reported (use --skip-invalid to report the "
-                   f"{len(imported.tickets)} good one(s)).", err=True)
+                   f"{good} good one(s)).", err=True)
         sys.exit(1)
-    if imported.problems:
+    if problems:
         click.echo(f"{bad_rows} bad row(s) left out (listed in the report).", err=True)
-    result = monthly_report(imported.tickets, repository, chosen, clock(now),
-                            skipped=[str(p) for p in imported.problems])
+    result = fold.report(repository, skipped=[str(p) for p in problems])
     text = render_report(result, repository.config, lang, fmt)
     if out is None:
         click.echo(text, nl=False)
