@@ -182,6 +182,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1000, help="incidents per language (default 1000)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="keep the generated repository and site here")
+    parser.add_argument("--cold-only", action="store_true",
+                        help="skip the warm rebuild (a version without a cache rebuilds everything anyway)")
     parser.add_argument("--outputs-only", action="store_true",
                         help="skip the full build; time only the machine-readable writers and the uptime history")
     args = parser.parse_args()
@@ -200,12 +202,14 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
             cold.append(measure(repo, out))
             append_update(repo, round_)
-            warm.append(measure(repo, out))
+            if not args.cold_only:
+                warm.append(measure(repo, out))
         index = out / "search" / "search_index.json"
         pages = sum(1 for _ in out.rglob("index.html"))
         home_raw, home_gz = home_weight(out)
         print(run_summary("cold full build", cold))
-        print(run_summary("warm rebuild after one incident changed", warm))
+        if warm:
+            print(run_summary("warm rebuild after one incident changed", warm))
         print(f"pages written: {pages}")
         print(f"search index: {index.stat().st_size / 1e6:.2f} MB raw, {gz(index.read_bytes()) / 1e6:.2f} MB gzip")
         print(f"home page (HTML + CSS + JS): {home_raw / 1e3:.1f} KB raw, {home_gz / 1e3:.1f} KB gzip")

@@ -23,6 +23,7 @@ from .render.feeds import write_feeds
 from .render.ics import write_calendars
 from .render.engine import EngineFailed, build_pages
 from .render.pages import render_site_pages
+from .render.subscribe import subscribe_extra
 
 
 class BuildFailed(Exception):
@@ -76,7 +77,8 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
         site_dir = work / "site"
         with progress.stage("site"):
             try:
-                engine = build_pages(root, work, pages, site_dir, repository.config.languages, cache)
+                engine = build_pages(root, work, pages, site_dir, repository.config.languages, cache,
+                                     subscribe_extra(repository.config))
             except EngineFailed as failed:
                 raise BuildFailed(str(failed)) from failed
         with progress.stage("outputs"):

@@ -65,7 +65,9 @@ class TerminalProgress(StageTimer):
 
         self._bar = Progress(TextColumn(f"{command} {{task.description}}".strip()), BarColumn(),
                              MofNCompleteColumn(), TimeElapsedColumn(),
-                             console=console or Console(stderr=True), transient=True)
+                             console=console or Console(stderr=True), transient=True,
+                             # no stdout/stderr proxies: the build forks workers that must not inherit them
+                             redirect_stdout=False, redirect_stderr=False)
         self._task = None
         self._lock = threading.Lock()
         self._shown = False

@@ -26,6 +26,7 @@ from .model import (
 )
 from .cache import Cache, code_version, digest
 from .macrofiles import MACRO_DIR, Macro, load_macros
+from .tree import LINK_REFUSED, REPOSITORY_SOURCES, outside_links
 
 if typing.TYPE_CHECKING:
     from .glossary import Glossary
@@ -204,8 +205,17 @@ def content_files(root: Path, directory: str, suffixes: tuple[str, ...]) -> list
                   key=lambda p: p.parts)
 
 
+def refuse_outside_links(root: Path, paths: tuple[str, ...] = REPOSITORY_SOURCES) -> None:
+    """Before anything is read: a content file or site source that is a link out of the repository is an
+    error naming the link (never its target or what the target holds). See `content.tree`."""
+    links = outside_links(root, paths)
+    if links:
+        raise LoadFailed([Problem(link, 1, "", LINK_REFUSED) for link in links])
+
+
 def load_config(root: Path) -> Config:
     problems: list[Problem] = []
+    refuse_outside_links(root, (CONFIG_FILE,))
     file = root / CONFIG_FILE
     if not file.is_file():
         raise LoadFailed([Problem(CONFIG_FILE, 1, "", f"expected the configuration file {CONFIG_FILE} in {root}")])
@@ -282,8 +292,10 @@ LOAD_RULES = code_version(str(Path(__file__).parent))
 
 
 def scan_item_files(root: Path) -> list[ItemFile]:
-    """Every incident and maintenance file of the repository, read and fingerprinted (no parsing)."""
+    """Every incident and maintenance file of the repository, read and fingerprinted (no parsing). A link
+    out of the repository anywhere in its sources is refused (LoadFailed) before any file is read."""
     root = Path(root)
+    refuse_outside_links(root)
     try:
         settings = digest(LOAD_RULES, (root / CONFIG_FILE).read_bytes())
     except OSError:
@@ -305,9 +317,9 @@ def load_content(root: Path, cache: Cache | None = None, progress=None,
     fingerprint before doing the work. `progress(n)` is told of each file loaded; `files` are the item
     files if the caller has scanned them already."""
     root = Path(root)
+    files = scan_item_files(root) if files is None else files  # refuses links out of the repository first
     config = load_config(root)
     cache = cache or Cache.disabled()
-    files = scan_item_files(root) if files is None else files
     problems: list[Problem] = []
     fingerprints: dict[str, str] = {}
     incidents = _load_all(root, [f for f in files if f.model is Incident], config, problems, cache, fingerprints,
@@ -315,12 +327,12 @@ def load_content(root: Path, cache: Cache | None = None, progress=None,
     maintenance = _load_all(root, [f for f in files if f.model is Maintenance], config, problems, cache,
                             fingerprints, progress)
     _check_unique_ids([*incidents, *maintenance], problems)
-    rcas = _load_rcas(root, config, problems)
+    rcas = load_rcas(root, config, problems)
     known_rcas = {rca.id for rca in rcas}
     for incident, source in incidents:
-        if incident.rca and incident.rca not in known_rcas:
-            problems.append(Problem(source.path, source.doc.line_of(("rca",)), "rca",
-                                    f"expected the id of an RCA in {RCA_DIR}/ ({incident.rca}.<lang>.md), found none"))
+        problem = missing_rca_problem(incident, source, known_rcas)
+        if problem:
+            problems.append(problem)
     known_incidents = {incident.id for incident, _ in incidents}
     # A broken incident file may be the one an RCA points at: report the file, not a cascade of references.
     incident_files_ok = len(incidents) == sum(1 for f in files if f.model is Incident)
@@ -397,23 +409,50 @@ def _load_file(root: Path, file: Path, data: bytes, model, config) -> tuple[obje
     except UnicodeDecodeError as exc:
         rel = file.relative_to(root).as_posix()
         return None, None, [Problem(rel, 1, "", f"expected UTF-8 text, found undecodable byte at offset {exc.start}")]
-    source = _read_yaml(root, file, found, text=text)
+    item = load_item(root, file, model, config, found, text=text)
+    return (item[0], item[1], found) if item is not None else (None, None, found)
+
+
+def load_item(root: Path, file: Path, model: type[Incident] | type[Maintenance], config: Config,
+              problems: list[Problem], text: str | None = None):
+    """One incident or maintenance file with every rule that needs only it and the configuration:
+    `(item, source)`, or None with the reasons added to `problems`. `check` and the API share it."""
+    source = _read_yaml(root, file, problems, text=text)
     if source is None:
-        return None, None, found
-    value = _validate(model, source, found)
+        return None
+    value = _validate(model, source, problems)
     if value is None:
-        return None, source, found
+        return None
     check = _check_incident if model is Incident else _check_maintenance
-    found.extend(check(value, source, config))
-    return value, source, found
+    found = check(value, source, config)
+    problems.extend(found)
+    if any(p.level == "error" for p in found):
+        return None
+    return value, source
+
+
+def duplicate_id_problem(item_id: str, source: Source, first_seen: dict[str, str]) -> Problem | None:
+    """The error for an id that the file `first_seen[item_id]` already uses (ids span incidents and
+    maintenance)."""
+    if item_id not in first_seen or first_seen[item_id] == source.path:
+        return None
+    return Problem(source.path, source.doc.line_of(("id",)), "id",
+                   f"expected a unique id, got {item_id!r} which {first_seen[item_id]} already uses")
+
+
+def missing_rca_problem(incident: Incident, source: Source, known_rcas: set[str]) -> Problem | None:
+    if not incident.rca or incident.rca in known_rcas:
+        return None
+    return Problem(source.path, source.doc.line_of(("rca",)), "rca",
+                   f"expected the id of an RCA in {RCA_DIR}/ ({incident.rca}.<lang>.md), found none")
 
 
 def _check_unique_ids(items, problems):
     first_seen: dict[str, str] = {}
     for item, source in items:
-        if item.id in first_seen:
-            problems.append(Problem(source.path, source.doc.line_of(("id",)), "id",
-                                    f"expected a unique id, got {item.id!r} which {first_seen[item.id]} already uses"))
+        problem = duplicate_id_problem(item.id, source, first_seen)
+        if problem:
+            problems.append(problem)
         else:
             first_seen[item.id] = source.path
 
@@ -551,7 +590,7 @@ def _front_line(file: Path, key: str) -> int:
     return 0
 
 
-def _load_rcas(root: Path, config: Config, problems: list[Problem]) -> list[Rca]:
+def load_rcas(root: Path, config: Config, problems: list[Problem]) -> list[Rca]:
     rcas: list[Rca] = []
     for file in content_files(root, RCA_DIR, (".md",)):
         rel = file.relative_to(root).as_posix()

@@ -34,6 +34,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ..content.cache import Cache, code_version, digest
+from ..content.tree import LINK_REFUSED, outside_links
 from .pages import RenderedPage
 
 MKDOCS_CONFIG = "mkdocs.yml"
@@ -59,7 +60,13 @@ class _WarningCounter(logging.Handler):
 
 def assemble_sources(root: Path, work: Path) -> tuple[Path, Path]:
     """`(docs_dir, overrides_dir)` under `work`: the built-in theme's pages and templates with the
-    repository's own copied over them. The rendered pages are written into `docs_dir` afterwards."""
+    repository's own copied over them. The rendered pages are written into `docs_dir` afterwards.
+
+    A link in the repository's sources that leads out of it is refused before anything is copied: the
+    copy follows links, and whatever it copies is served to the world."""
+    links = outside_links(root, (MKDOCS_CONFIG, SITE_SOURCES, SITE_OVERRIDES))
+    if links:
+        raise EngineFailed("\n".join(f"{link}: {LINK_REFUSED}" for link in links))
     docs_dir, overrides = work / "docs", work / "overrides"
     shutil.copytree(THEME / "docs", docs_dir)
     shutil.copytree(THEME / "overrides", overrides)
@@ -77,13 +84,14 @@ SEARCH_INDEX = "search/search_index.json"
 
 
 def build_pages(root: Path, work: Path, pages: list[RenderedPage], site_dir: Path, languages: list[str],
-                cache: Cache | None = None) -> dict[str, int]:
+                cache: Cache | None = None, extra: dict | None = None) -> dict[str, int]:
     """Build the site of `pages` (every generated page, every language) into `site_dir`, using `work` for
-    the sources. Returns how many pages were built by mkdocs and how many reused from the cache."""
+    the sources; `extra` is added to mkdocs' `extra` for the theme (the subscribe form's settings).
+    Returns how many pages were built by mkdocs and how many reused from the cache."""
     cache = cache or Cache.disabled()
     docs_dir, overrides = assemble_sources(root, work)
     config = _site_settings(root)
-    frame = _frame_key(root, docs_dir, overrides, pages, languages)
+    frame = _frame_key(root, docs_dir, overrides, pages, languages, extra or {})
     reused: dict[str, str] = {}  # page path -> blob of its built HTML
     by_group: dict[str, list[RenderedPage]] = {}
     for page in pages:
@@ -111,7 +119,7 @@ def build_pages(root: Path, work: Path, pages: list[RenderedPage], site_dir: Pat
         target = docs_dir / page.path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(page.text, encoding="utf-8")
-    run_mkdocs(root, docs_dir, overrides, site_dir, languages, work)
+    run_mkdocs(root, docs_dir, overrides, site_dir, languages, extra, work)
     for path, blob in reused.items():
         cache.link_blob(blob, site_dir / _destination(path, languages, config))
     for page in to_build:
@@ -123,9 +131,9 @@ def build_pages(root: Path, work: Path, pages: list[RenderedPage], site_dir: Pat
 
 
 def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, languages: list[str],
-               work: Path | None = None) -> None:
+               extra: dict | None = None, work: Path | None = None) -> None:
     """Build `docs_dir` into `site_dir` with the repository's `mkdocs.yml`, one worker process per language;
-    any warning is an error."""
+    any warning is an error. `extra` is added to mkdocs' `extra` for the theme."""
     work = Path(work) if work is not None else site_dir.parent
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     outputs = {lang: work / f"site-{lang}" for lang in languages}
@@ -133,7 +141,7 @@ def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, lang
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=len(languages), mp_context=context) as pool:
         futures = {lang: pool.submit(_build_language, str(root / MKDOCS_CONFIG), str(docs_dir), str(overrides),
-                                     str(outputs[lang]), lang) for lang in languages}
+                                     str(outputs[lang]), lang, extra) for lang in languages}
         reports = {lang: future.result() for lang, future in futures.items()}
     failures = [f"{lang}: {report['error']}" for lang, report in reports.items() if report["error"]]
     if failures:
@@ -146,7 +154,8 @@ def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, lang
     _merge_languages(outputs, site_dir, languages)
 
 
-def _build_language(config_file: str, docs_dir: str, overrides: str, site_dir: str, lang: str) -> dict:
+def _build_language(config_file: str, docs_dir: str, overrides: str, site_dir: str, lang: str,
+                    extra: dict | None = None) -> dict:
     """In a worker process: the mkdocs build of one language. Returns {"error": str|None, "warnings": [...]}."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
@@ -162,6 +171,7 @@ def _build_language(config_file: str, docs_dir: str, overrides: str, site_dir: s
         config = load_config(config_file, docs_dir=docs_dir, site_dir=site_dir)
         # The assembled overrides come first, as `theme.custom_dir` would put them.
         config["theme"].dirs.insert(0, overrides)
+        config["extra"].update(extra or {})
         # This build sees one language (and maybe part of the site): the parent writes the sitemaps.
         config["theme"].static_templates.discard("sitemap.xml")
         i18n = config.plugins.get("i18n")
@@ -215,9 +225,11 @@ def _site_settings(root: Path) -> dict:
     return {"site_url": str(settings.get("site_url") or ""), "use_directory_urls": settings.get("use_directory_urls", True)}
 
 
-def _frame_key(root: Path, docs_dir: Path, overrides: Path, pages: list[RenderedPage], languages: list[str]) -> str:
+def _frame_key(root: Path, docs_dir: Path, overrides: Path, pages: list[RenderedPage], languages: list[str],
+               extra: dict) -> str:
     """Hash of everything a standalone page's built form depends on besides its own text."""
-    parts: list[bytes | str] = [ENGINE_RULES, (root / MKDOCS_CONFIG).read_bytes(), ",".join(languages)]
+    parts: list[bytes | str] = [ENGINE_RULES, (root / MKDOCS_CONFIG).read_bytes(), ",".join(languages),
+                                json.dumps(extra, sort_keys=True, default=str)]
     for package in ENGINE_PACKAGES:
         try:
             parts.append(f"{package}=={metadata.version(package)}")

@@ -4,15 +4,23 @@ statusgen renders its pages (home, history, incidents, maintenance, components) 
 HTML. Passing that HTML through Python-Markdown only re-parses every tag, and it was the largest cost of a
 build with many incidents. Pages whose front matter says `statusgen: html` hand their body to mkdocs as the
 page content directly, without even building a Markdown converter for them; the theme, search, sitemap and
-language alternates treat them like any page. Hand-written pages and RCAs (real Markdown) are converted as
-usual.
+language alternates treat them like any page.
+
+RCA pages (`statusgen: rca`) are real Markdown written by engineers: mkdocs converts them (so headings get
+their ids and the table of contents), then the HTML and the table of contents are reduced to the document
+allow-list of `render.sanitize`, so no link, attribute (`attr_list`) or raw HTML in an RCA can run script.
+Hand-written pages of the site sources are the repository's own theme and are converted as usual.
 """
 from __future__ import annotations
 
 import types
+from html import unescape
 
+import nh3
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.toc import get_toc
+
+from .sanitize import page_title, sanitize_document_html
 
 
 def _render_finished_html(page, config, files) -> None:
@@ -38,3 +46,16 @@ class StatusgenPlugin(BasePlugin):
         page.statusgen_html = markdown
         page.render = types.MethodType(_render_finished_html, page)
         return ""
+
+    def on_page_content(self, html, page, config, files):
+        if page.meta.get("statusgen") == "rca":
+            _sanitize_toc(page.toc)
+            return sanitize_document_html(html)
+        return html
+
+
+def _sanitize_toc(items) -> None:
+    """The theme writes table-of-contents titles unescaped: keep their text only, escaped."""
+    for item in items:
+        item.title = page_title(unescape(nh3.clean(item.title, tags=set())))
+        _sanitize_toc(item.children)

@@ -90,3 +90,26 @@ def test_the_uptime_bars_render_without_javascript(browser, site_url):
     example.click()
     assert page.url.endswith("/en/incidents/2025-10-02-kr-ingest-latency/")
     context.close()
+
+
+@pytest.mark.parametrize("prefix,query,title", [
+    ("", "지연", "[KR] 장애: 수집→인시던트 지연 ↑"),
+    ("ja/", "遅延", "[KR] 障害: 取り込み→インシデント遅延 ↑"),
+    ("en/", "latency", "[KR] Incident: Ingest→Incident latency ↑"),
+])
+def test_search_finds_an_incident_in_every_language(browser, site_url, prefix, query, title):
+    """The index entries of incident pages come from the model, not from the search plugin: they must still
+    be found by the browser's search, in each language, and lead to the page."""
+    page = browser.new_page()
+    page.goto(site_url + prefix, wait_until="networkidle")
+    search = page.locator("input.md-search__input")
+    search.click()
+    search.fill(query)
+    page.keyboard.press("End")  # material searches on key events; fill() alone sends none
+    result = page.locator(".md-search-result__item a[href*='incidents/2025-10-02-kr-ingest-latency/']").first
+    result.wait_for(timeout=15000)
+    assert title in result.inner_text()
+    result.click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith(f"/{prefix}incidents/2025-10-02-kr-ingest-latency/")
+    page.close()
