@@ -25,7 +25,6 @@ import hashlib
 import os
 import pickle
 import shutil
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -189,15 +188,20 @@ class Cache:
 
     def _write_atomically(self, target: Path, data: bytes) -> None:
         # No fsync: after a crash a renamed entry may be empty or torn, and the reader's checksum catches it.
+        # The temporary name carries the process id: two processes writing the same entry never share one.
+        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=f".{target.name[:16]}.", suffix=".tmp", dir=target.parent)
             try:
-                with os.fdopen(fd, "wb") as out:
+                out = open(temp, "wb")
+            except FileNotFoundError:  # the first entry of its folder
+                target.parent.mkdir(parents=True, exist_ok=True)
+                out = open(temp, "wb")
+            try:
+                with out:
                     out.write(data)
                 os.replace(temp, target)
             except BaseException:
-                Path(temp).unlink(missing_ok=True)
+                temp.unlink(missing_ok=True)
                 raise
         except OSError:
             # A read-only checkout or a full disk only makes the next run slower; it never fails this one.
