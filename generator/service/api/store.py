@@ -188,10 +188,11 @@ class ContentIndex:
         self._rca_problems: list[Problem] = []
         self.rca_ids: set[str] = set()
         self._rca_incidents: list = []
-        self._first_seen: dict[str, str] | None = None  # ids(), until a file changes
+        self._derived: tuple | None = None  # _derive(), until a file changes
         self.config: Config = load_config(root)
         self._config_stamp = _stamp(root / CONFIG_FILE)
-        self.refresh()
+        self.scanned = False  # the first refresh reads every file; the server does it at start
+
 
     def refresh(self) -> None:
         with self._lock:
@@ -207,9 +208,10 @@ class ContentIndex:
             for rel in set(self._entries) - seen:
                 del self._entries[rel]
                 changed = True
-            self._refresh_rcas()
+            changed = self._refresh_rcas() or changed
+            self.scanned = True
             if changed:
-                self._first_seen = None
+                self._derived = None
 
     def _refresh_config(self) -> None:
         try:
@@ -230,13 +232,14 @@ class ContentIndex:
     def _refresh_rcas(self) -> None:
         stamp = tuple(_content_stamps(self.root, RCA_DIR, (".md",)))
         if stamp == self._rca_stamp:
-            return
+            return False
         self._rca_stamp = stamp
         problems: list[Problem] = []
         rcas = load_rcas(self.root, self.config, problems)
         self._rca_problems = [p for p in problems if p.level == "error"]
         self.rca_ids = {rca.id for rca in rcas}
         self._rca_incidents = [(rca.path, rca.incident) for rca in rcas]
+        return True
 
     def _read(self, file: Path, model, stamp) -> _Entry:
         problems: list[Problem] = []
@@ -249,28 +252,12 @@ class ContentIndex:
         # The order of `load_content`: incidents, then maintenance, each by path.
         return sorted(self._entries.items(), key=lambda kv: (not kv[0].startswith(INCIDENT_DIR + "/"), kv[0]))
 
-    def ids(self) -> dict[str, str]:
-        """id -> the file that holds it first, over incidents and maintenance (cached until a file changes)."""
-        if self._first_seen is None:
-            first_seen: dict[str, str] = {}
-            for rel, entry in self._ordered():
-                if entry.item is not None:
-                    first_seen.setdefault(entry.item.id, rel)
-            self._first_seen = first_seen
-        return self._first_seen
-
-    def holder(self, item_id: str, excluding: str) -> str | None:
-        """The file other than `excluding` that holds the id `item_id`, if any."""
-        first = self.ids().get(item_id)
-        if first != excluding:
-            return first
-        return next((rel for rel, entry in self._ordered()
-                     if rel != excluding and entry.item is not None and entry.item.id == item_id), None)
-
-    def broken(self) -> list[Problem]:
-        """The errors that make `load_content` fail, from the index: what `statusgen check` reports first."""
-        if self._config_problems:
-            return list(self._config_problems)
+    def _derive(self) -> tuple[dict[str, list[str]], list[Problem]]:
+        """(id -> the files holding it, in load order; the errors that make `load_content` fail), computed
+        once per change of the files, not per write."""
+        if self._derived is not None:
+            return self._derived
+        holders: dict[str, list[str]] = {}
         problems: list[Problem] = []
         first_seen: dict[str, str] = {}
         incident_ids = set()
@@ -280,6 +267,7 @@ class ContentIndex:
             if entry.item is None:
                 all_loaded = all_loaded and not rel.startswith(INCIDENT_DIR + "/")
                 continue
+            holders.setdefault(entry.item.id, []).append(rel)
             duplicate = duplicate_id_problem(entry.item.id, entry.source, first_seen)
             if duplicate:
                 problems.append(duplicate)
@@ -294,10 +282,25 @@ class ContentIndex:
         if all_loaded:
             problems += [Problem(path, 1, "incident", f"expected the id of an incident in {INCIDENT_DIR}/, got {ref!r}")
                          for path, ref in self._rca_incidents if ref not in incident_ids]
-        return problems
+        self._derived = holders, problems
+        return self._derived
+
+    def ids(self) -> dict[str, str]:
+        """id -> the file that holds it first, over incidents and maintenance."""
+        return {item_id: rels[0] for item_id, rels in self._derive()[0].items()}
+
+    def holder(self, item_id: str, excluding: str) -> str | None:
+        """The file other than `excluding` that holds the id `item_id`, if any."""
+        return next((rel for rel in self._derive()[0].get(item_id, ()) if rel != excluding), None)
+
+    def broken(self) -> list[Problem]:
+        """The errors that make `load_content` fail, from the index: what `statusgen check` reports first."""
+        if self._config_problems:
+            return list(self._config_problems)
+        return list(self._derive()[1])
 
     def incident(self, incident_id: str) -> tuple[Path, Incident]:
-        rel = self.ids().get(incident_id)
+        rel = next(iter(self._derive()[0].get(incident_id, ())), None)
         entry = self._entries.get(rel) if rel else None
         if entry is None or not isinstance(entry.item, Incident):
             raise NotFound(incident_id)
@@ -310,8 +313,10 @@ class ContentIndex:
         """The file the API just wrote, as validated: no need to read it back."""
         with self._lock:
             rel = file.relative_to(self.root).as_posix()
-            if rel not in self._entries:
-                self._first_seen = None
+            before = self._entries.get(rel)
+            if before is None or before.problems or before.item is None or before.item.id != item.id \
+                    or getattr(before.item, "rca", None) != item.rca:
+                self._derived = None
             self._entries[rel] = _Entry(_stamp(file), item, source, ())
 
 
@@ -323,7 +328,7 @@ class IncidentStore:
         self._writer = threading.local()  # `active` inside writing(): the index was refreshed under the lock
         self._repo = git.Repo(self.root)
         self.index = ContentIndex(self.root)
-        with self.writing():
+        with self._locked():
             self._recover()
         self._keys = self._recent_keys()
 
@@ -341,6 +346,13 @@ class IncidentStore:
         # name longer than the file system allows).
         if not VALID_ID.fullmatch(incident_id):
             raise NotFound(incident_id)
+        if not self.index.scanned:
+            # One look-up from the command line (`statusgen notify`): the file named after the id, if it is
+            # there, rather than reading every incident first.
+            for file in sorted((self.root / INCIDENT_DIR).glob(f"*/{incident_id}.yaml")):
+                incident = read_incident(file)
+                if incident is not None and incident.id == incident_id:
+                    return file, incident
         if not getattr(self._writer, "active", False):
             self.index.refresh()
         return self.index.incident(incident_id)
@@ -360,19 +372,26 @@ class IncidentStore:
     # ------------------------------------------------------------ writing
 
     @contextmanager
-    def writing(self):
-        """Hold the write lock (threads and processes) for a read-modify-write; the index is current inside."""
+    def _locked(self):
         with self._lock:
             lock_file = Path(self._repo.git_dir) / "statusgen-write.lock"
             with open(lock_file, "w") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 try:
-                    self.index.refresh()
-                    self._writer.active = True
                     yield
                 finally:
-                    self._writer.active = False
                     fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def writing(self):
+        """Hold the write lock (threads and processes) for a read-modify-write; the index is current inside."""
+        with self._locked():
+            self.index.refresh()
+            self._writer.active = True
+            try:
+                yield
+            finally:
+                self._writer.active = False
 
     def refuse_if_broken(self) -> None:
         """Raise Broken when the repository does not load; the caller holds `writing()`."""
@@ -492,7 +511,6 @@ class IncidentStore:
             else:
                 log.warning("recovery: the interrupted write of %s was committed; nothing to undo", rel)
         journal.unlink()
-        self.index.refresh()
 
     def _recent_keys(self) -> dict[str, tuple[str, str, str]]:
         """key -> (request digest, commit, path) from the trailers of the last day's commits."""
@@ -523,12 +541,10 @@ class IncidentStore:
         run = lambda *args: subprocess.run(  # noqa: E731
             ["git", "-C", str(self.root), *args], check=True, capture_output=True, text=True, env=env).stdout
         sign = ["-S"] if self._signing_configured() else []
-        commit = ["commit", "-q", *sign, f"--author={author.name} <{author.email}>", "-m", message, "--", rel]
-        try:
-            run(*commit)  # `commit -- <path>` takes a tracked file's new bytes itself: one process
-        except subprocess.CalledProcessError:
-            run("add", "--", rel)  # a new file
-            run(*commit)
+        # add + commit of the index, as GitPython's index did: `commit -- <path>` builds a second temporary
+        # index, which took twice as long with thousands of files.
+        run("add", "--", rel)
+        run("commit", "-q", *sign, f"--author={author.name} <{author.email}>", "-m", message)
         return self._repo.head.commit.hexsha
 
 
