@@ -25,6 +25,7 @@ from .model import (
     Texts,
 )
 from .macrofiles import MACRO_DIR, Macro, load_macros
+from .tree import LINK_REFUSED, REPOSITORY_SOURCES, outside_links
 
 if typing.TYPE_CHECKING:
     from .glossary import Glossary
@@ -201,8 +202,17 @@ def content_files(root: Path, directory: str, suffixes: tuple[str, ...]) -> list
     return sorted(p for p in base.rglob("*") if p.is_file() and p.name.endswith(suffixes) and not p.name.startswith("."))
 
 
+def refuse_outside_links(root: Path, paths: tuple[str, ...] = REPOSITORY_SOURCES) -> None:
+    """Before anything is read: a content file or site source that is a link out of the repository is an
+    error naming the link (never its target or what the target holds). See `content.tree`."""
+    links = outside_links(root, paths)
+    if links:
+        raise LoadFailed([Problem(link, 1, "", LINK_REFUSED) for link in links])
+
+
 def load_config(root: Path) -> Config:
     problems: list[Problem] = []
+    refuse_outside_links(root, (CONFIG_FILE,))
     file = root / CONFIG_FILE
     if not file.is_file():
         raise LoadFailed([Problem(CONFIG_FILE, 1, "", f"expected the configuration file {CONFIG_FILE} in {root}")])
@@ -262,6 +272,7 @@ def load_repository(root: Path) -> Repository:
 def load_content(root: Path) -> Loaded:
     """Load and validate everything, keeping file positions; raises LoadFailed with every problem found."""
     root = Path(root)
+    refuse_outside_links(root)
     config = load_config(root)
     problems: list[Problem] = []
     incidents = _load_all(root, INCIDENT_DIR, Incident, config, problems)

@@ -100,7 +100,8 @@ def test_patch_appends_an_update_and_changes_only_the_given_fields_and_languages
     body = response.json()
     assert body["severity"] == "S2" and body["status"] == "identified" and len(body["updates"]) == 2
     assert body["title"] == {**NEW_INCIDENT["title"], "en": "[JP] Incident: API errors"}
-    assert body["impact"] == "critical"
+    # A severity change without an impact moves the impact along (docs/formats.md): S1 critical -> S2 major.
+    assert body["impact"] == "major"
     assert git(api.root, "log", "-1", "--format=%s").strip() == f"api: {NEW_ID}: update (identified), severity=S2, title"
 
 

@@ -72,6 +72,12 @@ ERROR_RESPONSES = {
 }
 
 
+# The subscription endpoints also take what a plain HTML form and a mail client's one-click unsubscribe
+# (RFC 8058) send.
+FORM_PATHS = ("/v1/subscriptions",)
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 class BodyGate:
     """ASGI middleware in front of the app: a write's body must be JSON (415) and at most `limit` bytes
     (413), checked before the body is parsed; neither answer repeats any of the body."""
@@ -85,7 +91,8 @@ class BodyGate:
         headers = dict(scope["headers"])
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
         declared = headers.get(b"content-length", b"").decode("latin-1")
-        if media not in JSON_TYPES and not media.endswith("+json") and declared != "0":
+        form_ok = scope["path"].startswith(FORM_PATHS) and media in FORM_TYPES
+        if media not in JSON_TYPES and not media.endswith("+json") and declared != "0" and not form_ok:
             shown = media[:80] or "none"
             return await _answer(send, 415, f"expected a body of type application/json, got {shown}")
         if declared.isdigit() and int(declared) > self.limit:
