@@ -32,6 +32,24 @@ def test_the_corpora_are_large_enough():
     assert len(CLEAN) >= 40
 
 
+@pytest.mark.parametrize("kind", ["connection_string", "resident_registration_number", "my_number", "phone_number",
+                                  "payment_card", "pod_name", "sql_statement"])
+def test_each_personal_data_and_infrastructure_kind_has_five_leak_examples(kind):
+    assert sum(1 for leak in LEAKS if leak["kind"] == kind) >= 5
+
+
+@pytest.mark.parametrize("text", [
+    "4111 1111 1111 1112",          # Luhn digit wrong
+    "1759367640000",                # epoch milliseconds pass Luhn now and then, but no card starts with 1
+    "6214 9832 0258",               # My Number check digit wrong
+    "851345-1012348",               # month 13: not a birth date
+    "release-v2-3-11",              # hyphenated slug, not a pod
+    "Select the tenant from the dropdown.",
+])
+def test_near_misses_are_not_personal_data(text):
+    assert scan_text(f"Ticket note: {text}") == []
+
+
 @pytest.mark.parametrize("leak", LEAKS, ids=[f"{i:02d}-{leak['kind']}" for i, leak in enumerate(LEAKS)])
 def test_each_leak_is_rejected_with_its_kind(leak):
     kinds = {finding.kind for finding in scan(leak["text"])}
