@@ -1,6 +1,7 @@
 """The no-raw-logs guardrail: leaks are found and masked, ordinary status texts pass."""
 from __future__ import annotations
 
+import re
 import string
 from pathlib import Path
 
@@ -279,3 +280,35 @@ def test_masking_removes_generated_secrets_from_prose(template, secret):
 )
 def test_random_api_keys_are_high_entropy_tokens(token):
     assert [f.kind for f in scan_text(f"api key {token} rotated")] == ["high_entropy_token"]
+
+
+def test_the_keyword_prefilter_covers_every_keyword_of_detect_secrets():
+    # The prefilter may only skip texts that no keyword rule can match.
+    from detect_secrets.plugins.keyword import DENYLIST
+
+    from generator.comms.guardrail import KEYWORD_TRIGGERS
+
+    for word in DENYLIST:
+        assert any(trigger in word.replace("_?", "") for trigger in KEYWORD_TRIGGERS), word
+
+
+@pytest.mark.parametrize("leak", LEAKS, ids=[f"{i:02d}-{leak['kind']}" for i, leak in enumerate(LEAKS)])
+def test_the_prefilter_skips_no_finding(leak, monkeypatch):
+    """Every gate is a superset of its detector: with all gates forced open the findings are the same."""
+    import generator.comms.guardrail as guardrail
+
+    gated = scan(leak["text"])
+
+    class Always(str):
+        def __contains__(self, item):
+            return True
+
+        def lower(self):
+            return self
+
+    for name in ("_LONG_RUN", "_DIGIT_RUN", "_LINE_TRIGGERS", "_KEYWORD_TRIGGERS", "_BEARER_TRIGGERS",
+                 "_SQL_TRIGGERS", "_VENDOR_TRIGGERS"):
+        monkeypatch.setattr(guardrail, name, re.compile(""))
+    monkeypatch.setattr(guardrail, "_host_triggers", lambda hosts: None)
+    text = Always(leak["text"])
+    assert scan(text) == gated
