@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 Loc = tuple[str | int, ...]
 # Pseudo-field: `line_of(loc + (TEXT_START,))` is the line where the text of the scalar at `loc` begins.
@@ -45,11 +46,12 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:int": lambda s: int(s.replace("_", ""), 0),
     "tag:yaml.org,2002:float": lambda s: float(s.replace("_", "")),
 }
-# The tags a file may write explicitly: YAML's core schema. Anything else (`!!python/name:`, `!include`,
-# `!!binary`, a CloudFormation `!Ref`) means the author expects a loader feature we do not have: refuse it
-# rather than read the text after it as a plain value.
-_CORE_TAGS = frozenset({*_SCALAR_TAGS, "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
-_RESOLVER = yaml.resolver.Resolver()
+# The tags a value may carry: YAML's core schema, plus what PyYAML's implicit resolver gives plain scalars
+# (timestamps, `<<`, `=`), which a composed node cannot tell from an explicit tag. Anything else
+# (`!!python/name:`, `!include`, `!!binary`, a CloudFormation `!Ref`) means the author expects a loader
+# feature we do not have: refuse it rather than read the text after it as a plain value.
+_ACCEPTED_TAGS = frozenset({*_SCALAR_TAGS, "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map",
+                            "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
 
 
 @dataclass(frozen=True)
@@ -70,114 +72,99 @@ def _where(loc: Loc) -> str:
     return text or "(top level)"
 
 
-def _prefix(loc: Loc) -> str:
-    return f"{_where(loc)}: " if loc else ""
+class _Reader:
+    """Turns libyaml's composed nodes into plain values, refusing what could take the machine.
 
-
-class _Builder:
-    """Builds plain values straight from the parser's events, without recursion.
-
-    Working on events (not on a composed node graph) lets us refuse an alias at the line that uses it before
-    anything is expanded, and bound the nesting depth before Python or libyaml's composer recurses.
+    libyaml shares one node between an anchor and each of its aliases, so a "billion laughs" file composes in
+    microseconds; it is the expansion into values that explodes. A node met a second time is an alias and is
+    refused before anything is expanded. libyaml itself stops flow nesting at 1,000 levels; we stop at
+    `limits.max_depth`, long before Python's recursion limit.
     """
 
-    def __init__(self, limits: YamlLimits):
+    def __init__(self, limits: YamlLimits, may_alias: bool):
         self.limits = limits
         self.lines: dict[Loc, int] = {}
-        # Open collections: [container, loc, pending key of a mapping (or a sentinel), key line]
-        self.stack: list[list] = []
-        self.root: object = None
+        self.seen: set[int] = set()
+        # An alias is written `*name`: a text without `*` has none, and its nodes need no identity bookkeeping.
+        self.may_alias = may_alias
 
-    def _fail(self, event, loc: Loc, message: str):
-        raise YamlSyntaxError(event.start_mark.line + 1, f"{_prefix(loc)}{message}")
+    def fail(self, node: Node, loc: Loc, message: str, line: int | None = None):
+        where = f"{_where(loc)}: " if loc else ""
+        raise YamlSyntaxError(line or node.start_mark.line + 1, where + message)
 
-    def _next_loc(self, event) -> tuple[Loc, bool]:
-        """Where the value that starts at `event` goes, and whether it is a mapping key."""
-        if not self.stack:
-            return (), False
-        top = self.stack[-1]
-        container, loc = top[0], top[1]
-        if isinstance(container, list):
-            return loc + (len(container),), False
-        if top[2] is _NO_KEY:
-            return loc + ("<key>",), True
-        return loc + (top[2],), False
-
-    def _place(self, value: object, loc: Loc, event) -> None:
-        if not self.stack:
-            self.root = value
-            return
-        top = self.stack[-1]
-        container = top[0]
-        if isinstance(container, list):
-            container.append(value)
-        elif top[2] is _NO_KEY:
-            key = value if isinstance(value, str) else str(value)
-            if key in container:
-                first = self.lines.get(top[1] + (key,), "?")
-                self._fail(event, (), f"{_where(top[1] + (key,))}: expected each field once, got a second {key!r} "
-                                      f"(the first is on line {first}); delete one of them")
-            top[2] = key
-            self.lines[top[1] + (key,)] = event.start_mark.line + 1
-        else:
-            container[top[2]] = value
-            top[2] = _NO_KEY
-
-    def _check_tag(self, event, loc: Loc) -> None:
-        tag = event.tag
-        if tag is not None and tag != "!" and tag not in _CORE_TAGS:
-            shown = tag.replace("tag:yaml.org,2002:", "!!")
-            self._fail(event, loc, f"expected plain YAML values, got the tag {shown!r}; YAML tags are not "
-                                   "supported (no includes, no object construction): remove it")
-        if getattr(event, "anchor", None) is not None:
-            self._fail(event, loc, f"expected plain YAML values, got the anchor &{event.anchor}; anchors and "
-                                   "aliases (&name, *name) are not accepted: write the value out")
-
-    def feed(self, event) -> None:
-        kind = type(event)
-        if kind is yaml.ScalarEvent:
-            loc, is_key = self._next_loc(event)
-            self._check_tag(event, loc)
-            if not is_key:
-                self.lines.setdefault(loc, event.start_mark.line + 1)
-                # Where the text itself starts: a block scalar (| or >) begins on the line after its indicator.
-                self.lines[loc + (TEXT_START,)] = event.start_mark.line + (2 if event.style in ("|", ">") else 1)
-            text = event.value
+    def value(self, node: Node, loc: Loc, depth: int) -> object:
+        lines = self.lines
+        if self.may_alias:
+            if id(node) in self.seen:
+                self.fail(node, loc, f"expected plain YAML values, got an alias (*name) of the value on line "
+                                     f"{node.start_mark.line + 1}; anchors and aliases (&name, *name) are not "
+                                     "accepted: write the value out", line=self._line(loc, node))
+            self.seen.add(id(node))
+        if node.tag not in _ACCEPTED_TAGS:
+            shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.fail(node, loc, f"expected plain YAML values, got the tag {shown!r}; YAML tags are not supported "
+                                 "(no includes, no object construction): remove it")
+        lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, ScalarNode):
+            text = node.value
             if len(text) > self.limits.max_text_chars:
-                self._fail(event, loc if not is_key else (), f"expected a text of at most "
-                           f"{self.limits.max_text_chars} characters (limits.max_text_chars), got {len(text)}")
-            tag = event.tag
-            if tag is None or tag == "!":
-                tag = _RESOLVER.resolve(yaml.ScalarNode, text, event.implicit)
-            convert = _SCALAR_TAGS.get(tag)
-            value: object = text  # strings, and timestamps kept verbatim for strict parsing later
+                self.fail(node, loc, f"expected a text of at most {self.limits.max_text_chars} characters "
+                                     f"(limits.max_text_chars), got {len(text)}")
+            # Where the text itself starts: a block scalar (| or >) begins on the line after its indicator.
+            lines[loc + (TEXT_START,)] = node.start_mark.line + (2 if node.style in ("|", ">") else 1)
+            convert = _SCALAR_TAGS.get(node.tag)
             if convert is not None:
                 try:
-                    value = convert(text)
+                    return convert(text)
                 except ValueError:
-                    pass
-            self._place(value, loc, event)
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            loc, is_key = self._next_loc(event)
-            self._check_tag(event, loc)
-            if is_key:
-                self._fail(event, loc[:-1], "expected a plain text as a field name, got a list or mapping")
-            if len(self.stack) >= self.limits.max_depth:
-                self._fail(event, loc, f"expected lists and mappings nested at most {self.limits.max_depth} "
-                                       f"deep (limits.max_depth), got deeper")
-            self.lines.setdefault(loc, event.start_mark.line + 1)
-            container: object = {} if kind is yaml.MappingStartEvent else []
-            self.stack.append([container, loc, _NO_KEY])
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            container, loc, _ = self.stack.pop()
-            self._place(container, loc, event)
-        elif kind is yaml.AliasEvent:
-            loc, _ = self._next_loc(event)
-            self._fail(event, loc, f"expected plain YAML values, got the alias *{event.anchor}; anchors and "
-                                   "aliases (&name, *name) are not accepted: write the value out")
+                    return text
+            return text  # strings, and timestamps kept verbatim for strict parsing later
+        if depth >= self.limits.max_depth:
+            self.fail(node, loc, f"expected lists and mappings nested at most {self.limits.max_depth} deep "
+                                 "(limits.max_depth), got deeper")
+        if isinstance(node, SequenceNode):
+            return [self.value(item, loc + (index,), depth + 1) for index, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            result: dict[object, object] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    self.fail(key_node, loc, "expected a plain text as a field name, got a list or mapping")
+                key = self.key(key_node, loc)
+                if key in result:
+                    first = lines.get(loc + (key,), "?")
+                    raise YamlSyntaxError(key_node.start_mark.line + 1,
+                                          f"{_where(loc + (key,))}: expected each field once, got a second {key!r} "
+                                          f"(the first is on line {first}); delete one of them")
+                lines[loc + (key,)] = key_node.start_mark.line + 1
+                result[key] = self.value(value_node, loc + (key,), depth + 1)
+            return result
+        self.fail(node, loc, f"unsupported YAML node {node.tag}")
 
+    def key(self, node: ScalarNode, loc: Loc) -> str:
+        """A field name, checked like a value but not recorded in `lines`."""
+        if self.may_alias:
+            if id(node) in self.seen:
+                self.fail(node, loc, "expected a plain field name, got an alias (*name); anchors and aliases "
+                                     "(&name, *name) are not accepted: write the value out")
+            self.seen.add(id(node))
+        if node.tag not in _ACCEPTED_TAGS:
+            self.fail(node, loc, f"expected a plain field name, got the tag {node.tag!r}: remove it")
+        if len(node.value) > self.limits.max_text_chars:
+            self.fail(node, loc, f"expected a field name of at most {self.limits.max_text_chars} characters "
+                                 "(limits.max_text_chars)")
+        convert = _SCALAR_TAGS.get(node.tag)
+        if convert is None:
+            return node.value
+        try:
+            return str(convert(node.value))
+        except ValueError:
+            return node.value
 
-_NO_KEY = object()
+    def _line(self, loc: Loc, node: Node) -> int:
+        """The line that uses an alias: the node's own line is its anchor's, so take the nearest known owner."""
+        while loc and loc not in self.lines:
+            loc = loc[:-1]
+        return self.lines.get(loc, node.start_mark.line + 1)
 
 
 def _syntax_hint(text: str, exc: yaml.MarkedYAMLError) -> str:
@@ -205,20 +192,11 @@ _BRACKET_VALUE = re.compile(r":\s+[\[{][^\]}]*[\]}]\s*\S")
 def parse_yaml(text: str, line_offset: int = 0, limits: YamlLimits = DEFAULT_YAML_LIMITS) -> YamlDocument:
     """Parse one YAML document; raises YamlSyntaxError with the line of the problem.
 
-    Core-schema values only: tags other than YAML's core ones, anchors and aliases are refused, and
-    `limits` bounds the nesting depth and the length of every text.
+    Plain values only: tags outside YAML's core schema and aliases are refused, and `limits` bounds the
+    nesting depth and the length of every text.
     """
-    builder = _Builder(limits)
-    documents = 0
     try:
-        for event in yaml.parse(text, Loader=_LOADER):
-            if type(event) is yaml.DocumentStartEvent:
-                documents += 1
-                if documents > 1:
-                    raise YamlSyntaxError(event.start_mark.line + 1,
-                                          "expected a single YAML document, found a second one (a '---' line)")
-            else:
-                builder.feed(event)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 1 if mark else 1) + line_offset
@@ -227,8 +205,11 @@ def parse_yaml(text: str, line_offset: int = 0, limits: YamlLimits = DEFAULT_YAM
         raise YamlSyntaxError(line, f"{message}; {hint}" if hint else message) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(1 + line_offset, f"YAML syntax error: {exc}") from None
+    if node is None:
+        return YamlDocument({}, {(): 1}, line_offset)
+    reader = _Reader(limits, "*" in text)
+    try:
+        value = reader.value(node, (), 0)
     except YamlSyntaxError as exc:
         raise YamlSyntaxError(exc.line + line_offset, exc.message) from None
-    if documents == 0:
-        return YamlDocument({}, {(): 1}, line_offset)
-    return YamlDocument(builder.root, builder.lines, line_offset)
+    return YamlDocument(value, reader.lines, line_offset)

@@ -44,14 +44,15 @@ def billion_laughs() -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_a_billion_laughs_file_is_refused_at_its_first_anchor(sample_repo):
+def test_a_billion_laughs_file_is_refused_at_its_first_alias(sample_repo):
     bomb = f"{INCIDENTS}/lol.yaml"
     (sample_repo / bomb).write_text(billion_laughs(), encoding="utf-8")
     assert len(billion_laughs()) < 1024
     result = check(sample_repo)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
-    assert f"{bomb}:1: a0: expected plain YAML values, got the anchor &a0; anchors and aliases" in result.stderr
+    assert (f"{bomb}:2: a1[0]: expected plain YAML values, got an alias (*name) of the value on line 1; anchors "
+            "and aliases (&name, *name) are not accepted: write the value out") in result.stderr
 
 
 def test_six_hundred_nested_lists_are_a_depth_error_not_a_crash(sample_repo):
@@ -159,3 +160,22 @@ def test_a_directory_named_like_an_incident_file_is_reported(sample_repo):
     (sample_repo / INCIDENTS / "2025-11-01-kr-api.yaml").mkdir()
     assert problems(sample_repo) == [
         f"{INCIDENTS}/2025-11-01-kr-api.yaml:1: expected a file, found a directory named like one; rename or move it"]
+
+
+def test_block_style_nesting_is_capped_too():
+    from generator.content.yamlsource import YamlSyntaxError, parse_yaml
+
+    text = "".join(f"{'  ' * level}k{level}:\n" for level in range(40)) + "  " * 40 + "leaf: 1\n"
+    with pytest.raises(YamlSyntaxError) as refused:
+        parse_yaml(text)
+    assert refused.value.line == 17
+    assert "(limits.max_depth)" in refused.value.message
+
+
+def test_an_alias_to_a_text_is_refused_at_the_line_using_it():
+    from generator.content.yamlsource import YamlSyntaxError, parse_yaml
+
+    with pytest.raises(YamlSyntaxError) as refused:
+        parse_yaml("impact: &same major\nsummary:\n  en: x\nseverity: *same\n")
+    assert refused.value.line == 4
+    assert refused.value.message.startswith("severity: expected plain YAML values, got an alias")
