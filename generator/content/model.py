@@ -329,6 +329,19 @@ class GuardrailConfig(Model):
     signed_urls: SignedUrlPolicy = SignedUrlPolicy()
 
 
+class Limits(Model):
+    """Bounds on what one content file may cost to read, so a hostile or broken file fails fast and clearly.
+
+    status.yaml itself is always read with the defaults (its own limits are not known before it is read).
+    """
+
+    max_file_bytes: int = Field(default=1_000_000, gt=0,
+                                description="Largest content file (incident, maintenance, RCA) in bytes")
+    max_text_chars: int = Field(default=20_000, gt=0,
+                                description="Longest single text (a title, an update text...) in characters")
+    max_depth: int = Field(default=16, gt=0, description="Deepest nesting of lists and mappings in a YAML file")
+
+
 class NotificationsConfig(Model):
     """Self-service subscriptions and notification timing (statusgen serve, statusgen notify)."""
 
@@ -349,6 +362,7 @@ class Config(Model):
     services: list[Service]
     sla: SlaConfig
     guardrail: GuardrailConfig = GuardrailConfig()
+    limits: Limits = Limits()
     notifications: NotificationsConfig = NotificationsConfig()
     schema_: str | None = Field(default=None, alias="$schema")
 

@@ -151,7 +151,8 @@ def test_a_draft_may_lack_languages(sample_repo):
 
 
 def test_duplicate_ids_name_both_files(sample_repo):
-    copy = "incidents/2025/copy.yaml"
+    copy = "incidents/2026/2025-10-02-kr-ingest-latency.yaml"
+    (sample_repo / copy).parent.mkdir()
     (sample_repo / copy).write_text((sample_repo / SAMPLE).read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(LoadFailed) as failed:
         load_repository(sample_repo)
