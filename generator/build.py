@@ -19,7 +19,7 @@ from .render.badges import write_badges
 from .render.feeds import write_feeds
 from .render.ics import write_calendars
 from .render.engine import EngineFailed, assemble_sources, run_mkdocs
-from .render.pages import render_site_pages, write_pages
+from .render.pages import render_site_pages, theme_context, write_pages
 
 
 class BuildFailed(Exception):
@@ -59,7 +59,8 @@ def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
         docs_dir, overrides = assemble_sources(root, work)
         write_pages(pages, docs_dir)
         try:
-            run_mkdocs(root, docs_dir, overrides, site_dir, repository.config.languages)
+            run_mkdocs(root, docs_dir, overrides, site_dir, repository.config.languages,
+                       theme_context(repository))
         except EngineFailed as failed:
             raise BuildFailed(str(failed)) from failed
         write_machine_readable(repository, now, site_dir)

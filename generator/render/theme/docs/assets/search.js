@@ -1,0 +1,90 @@
+/* Search of the status site, loaded by the search page only. The index (all pages, all languages, written by
+   mkdocs' search plugin) is fetched at the first search, not with any page. Matching is a case-insensitive
+   substring test of every term against the title and text, which works for Korean and Japanese without a
+   word splitter; results are the pages of the reader's language. */
+(function () {
+  "use strict";
+  var form = document.querySelector("form.sg-search");
+  if (!form) return;
+  var input = form.querySelector("input[name=q]");
+  var out = document.getElementById("sg-search-results");
+  var others = (form.dataset.others || "").split(" ").filter(Boolean);
+  var prefix = form.dataset.prefix || "";
+  var index = null;
+
+  function load() {
+    if (!index) {
+      out.textContent = form.dataset.loading;
+      index = fetch(form.dataset.index).then(function (r) {
+        if (!r.ok) throw new Error(r.status);
+        return r.json();
+      }).then(function (data) {
+        return data.docs.filter(function (doc) {
+          var loc = doc.location || "";
+          if (prefix) return loc.indexOf(prefix) === 0;
+          return !others.some(function (o) { return loc.indexOf(o) === 0; });
+        }).map(function (doc) {
+          var text = (doc.text || "").replace(/<[^>]*>/g, " ");
+          return { location: doc.location, title: doc.title || "", text: text,
+                   haystack: (doc.title + " " + text).toLowerCase() };
+        });
+      });
+    }
+    return index;
+  }
+
+  function snippet(text, term) {
+    var at = text.toLowerCase().indexOf(term);
+    var start = Math.max(0, at - 60);
+    return (start > 0 ? "…" : "") + text.slice(start, start + 180).trim() + "…";
+  }
+
+  function run(query) {
+    var terms = query.toLowerCase().split(/\s+/).filter(Boolean);
+    if (!terms.length) return;
+    load().then(function (docs) {
+      var seen = {};
+      var hits = docs.filter(function (doc) {
+        var page = doc.location.split("#")[0];
+        if (seen[page] && doc.location.indexOf("#") > 0) return false;
+        var ok = terms.every(function (t) { return doc.haystack.indexOf(t) >= 0; });
+        if (ok) seen[page] = true;
+        return ok;
+      }).slice(0, 50);
+      out.textContent = "";
+      var head = document.createElement("p");
+      head.className = "sg-note";
+      head.textContent = hits.length ? form.dataset.results.replace("{n}", hits.length) : form.dataset.none;
+      out.appendChild(head);
+      var list = document.createElement("ul");
+      list.className = "sg-list";
+      hits.forEach(function (doc) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = form.dataset.root + doc.location;
+        link.textContent = doc.title;
+        var text = document.createElement("span");
+        text.className = "sg-when";
+        text.textContent = snippet(doc.text, terms[0]);
+        item.appendChild(link);
+        item.appendChild(text);
+        list.appendChild(item);
+      });
+      out.appendChild(list);
+    }).catch(function () {
+      out.textContent = form.dataset.failed;
+      index = null;
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    history.replaceState(null, "", "?q=" + encodeURIComponent(input.value));
+    run(input.value);
+  });
+  var initial = new URLSearchParams(location.search).get("q");
+  if (initial) {
+    input.value = initial;
+    run(initial);
+  }
+})();
