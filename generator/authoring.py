@@ -14,7 +14,8 @@ from typing import Mapping
 
 import yaml
 
-from .comms.checks import MACRO_DIR, guardrail_of
+from .comms.checks import guardrail_of
+from .content.macrofiles import MACRO_DIR
 from .comms.guardrail import mask_text
 from .content.load import CONFIG_FILE, INCIDENT_DIR, RCA_DIR, LoadFailed, Loaded, Problem, load_config, load_content
 from .localtime import format_local_and_utc

@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Callable, Sequence
 
 from .check import content_checks
 from .content.load import LoadFailed, Problem, load_content
@@ -36,7 +37,13 @@ class BuildResult:
     warnings: tuple[Problem, ...]
 
 
-def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
+SiteExtra = Callable[[Path, Path], None]
+
+
+def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra] = ()) -> BuildResult:
+    """Build the site of the repository at `root` into `out`. Each of `extras` is called with the
+    repository root and the finished site directory before the swap (the signed history adds the RCA
+    ledger this way); it raises BuildFailed to refuse the build."""
     root = Path(root).resolve()
     out = Path(out)
     if not out.is_absolute():
@@ -64,7 +71,8 @@ def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
         except EngineFailed as failed:
             raise BuildFailed(str(failed)) from failed
         write_machine_readable(repository, now, site_dir)
-        export_ledger_if_any(root, site_dir)
+        for extra in extras:
+            extra(root, site_dir)
         _swap_into_place(site_dir, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -74,18 +82,6 @@ def build_site(root: Path, out: Path, now: datetime) -> BuildResult:
         + [f"rca {r.id} ({r.lang})" for r in repository.rcas if r.draft]
     ))
     return BuildResult(out, len(pages), drafts, tuple(p for p in found if p.level == "warning"))
-
-
-def export_ledger_if_any(root: Path, site_dir: Path) -> None:
-    """Serve the RCA ledger (`<site>/ledger/`) when the repository has one, so customers can verify offline."""
-    from .trust.ledger import LEDGER_PATH, LedgerError, export_ledger
-
-    if not (root / LEDGER_PATH).exists():
-        return
-    try:
-        export_ledger(root, site_dir)
-    except LedgerError as exc:
-        raise BuildFailed(f"the RCA ledger cannot be served: {exc}") from None
 
 
 # What customers' tools read, written beside the pages after mkdocs (which empties site_dir first).

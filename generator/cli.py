@@ -83,9 +83,10 @@ def schema(root: Path) -> None:
 def build(root: Path, now: datetime | None, out: Path) -> None:
     """Validate the content and build the multilingual status site into --out."""
     from .build import BuildFailed, build_site
+    from .trust.publish import serve_ledger_if_any
 
     try:
-        result = build_site(root, out, clock(now))
+        result = build_site(root, out, clock(now), extras=[serve_ledger_if_any])
     except BuildFailed as failed:
         report_problems(failed.problems)
         click.echo(f"error: {failed}", err=True)
@@ -333,11 +334,12 @@ def serve(root: Path, host: str, port: int, tokens_file: Path | None) -> None:
     import uvicorn
 
     from .service.api.app import create_app
+    from .service.ticketsync import emit_changes
     from .service.api.auth import TokenError, load_tokens
 
     try:
         tokens = load_tokens(tokens_file)
-        app = create_app(root, tokens)
+        app = create_app(root, tokens, on_write=[emit_changes])
     except (TokenError, LoadFailed) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -11,15 +11,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .glossary import LocatedText, glossary_warnings, load_glossary
+from .glossary import LocatedText, glossary_warnings
 from .guardrail import EvidencePolicy, check_evidence_url, scan_text
-from ..content.load import Loaded, LoadFailed, Problem, Source, field_path
-from .macros import check_macros, unfilled_placeholders
+from ..content.load import Loaded, Problem, Source, field_path
+from .macros import macro_problems, unfilled_placeholders
 from ..content.model import Config, Texts, duration_timedelta
 from .rca import SECTIONS, completeness_problems, split_sections
+from ..content.macrofiles import MACRO_DIR
 from ..content.yamlsource import TEXT_START, Loc
 
-MACRO_DIR = "templates/macros"
 _URL = re.compile(r"https?://[^\s<>\"'`)\]]+")
 _MACRO_PROBLEM = re.compile(r"^(?P<path>.+?):(?:(?P<line>\d+):)? (?P<message>.*)$", re.S)
 
@@ -51,16 +51,11 @@ def guardrail_of(config: Config) -> Guardrail:
 
 def communication_problems(loaded: Loaded) -> list[Problem]:
     """Every communication problem of the repository: errors refuse publication, warnings only inform."""
-    root = loaded.root
     problems: list[Problem] = []
-    if root is not None and (Path(root) / MACRO_DIR).is_dir():
-        problems += _macro_problems(Path(root))
-    glossary = None
-    if root is not None:
-        try:
-            glossary = load_glossary(Path(root))
-        except LoadFailed as failed:
-            problems += failed.problems
+    if loaded.macros is not None:
+        problems += _macro_problems(loaded)
+    glossary = loaded.glossary
+    problems += loaded.glossary_problems
     guardrail = guardrail_of(loaded.repository.config)
     for field in public_fields(loaded):
         for item in field:
@@ -205,9 +200,10 @@ def _evidence_problems(loaded: Loaded, guardrail: Guardrail) -> list[Problem]:
     return problems
 
 
-def _macro_problems(root: Path) -> list[Problem]:
+def _macro_problems(loaded: Loaded) -> list[Problem]:
+    root = Path(loaded.root) if loaded.root is not None else Path(".")
     problems = []
-    for text in check_macros(root / MACRO_DIR):
+    for text in macro_problems(loaded.macros, root / MACRO_DIR):
         match = _MACRO_PROBLEM.match(text)
         if match is None:
             problems.append(Problem(MACRO_DIR, 1, "", text))

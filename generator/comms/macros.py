@@ -8,63 +8,27 @@ placeholders: a macro text has no literal `{` or `}`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Mapping
 
+from ..content.macrofiles import PLACEHOLDER, Macro, load_macros, placeholders
 from ..localtime import format_local_and_utc
 
 LANGUAGES = ("ko", "ja", "en")
 # The seed was written in Korean, so the Korean variant is the reference the others follow.
 REFERENCE_LANGUAGE = "ko"
 
-_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 _BRACED = re.compile(r"\{([^{}]*)\}")
-_FILE_NAME = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)\.(?P<lang>[a-z]{2})\.txt$")
 
 
 class MacroError(ValueError):
     """A macro cannot be found or rendered; the message says which file and what is missing."""
 
 
-@dataclass(frozen=True)
-class Macro:
-    """One macro in one language, as read from its file."""
-
-    name: str
-    lang: str
-    text: str
-    path: Path
-
-    @property
-    def placeholders(self) -> set[str]:
-        return placeholders(self.text)
-
-
-def placeholders(text: str) -> set[str]:
-    """The names of the `{name}` placeholders in `text`."""
-    return set(_PLACEHOLDER.findall(text))
-
-
 def unfilled_placeholders(text: str) -> set[str]:
     """Placeholders still present in a text meant for publication (empty when it is complete)."""
     return placeholders(text)
-
-
-def load_macros(macro_dir: Path | str) -> dict[tuple[str, str], Macro]:
-    """Every `<name>.<lang>.txt` in `macro_dir`, keyed by `(name, lang)`.
-
-    Other files are ignored; the trailing newline of a file is not part of the macro.
-    """
-    macros: dict[tuple[str, str], Macro] = {}
-    for path in sorted(Path(macro_dir).glob("*.txt")):
-        match = _FILE_NAME.match(path.name)
-        if match is None:
-            continue
-        text = path.read_text(encoding="utf-8").rstrip("\n")
-        macros[(match["name"], match["lang"])] = Macro(match["name"], match["lang"], text, path)
-    return macros
 
 
 def check_macros(macro_dir: Path | str) -> list[str]:
@@ -74,8 +38,11 @@ def check_macros(macro_dir: Path | str) -> list[str]:
     name is a valid placeholder, and that each variant uses the reference (ko) variant's
     placeholder set.
     """
-    macro_dir = Path(macro_dir)
-    macros = load_macros(macro_dir)
+    return macro_problems(load_macros(macro_dir), Path(macro_dir))
+
+
+def macro_problems(macros: Mapping[tuple[str, str], Macro], macro_dir: Path) -> list[str]:
+    """`check_macros` over macros already read (the load stage reads them once)."""
     problems: list[str] = []
     for name in sorted({name for name, _ in macros}):
         variants = {lang: macros[(name, lang)] for lang in LANGUAGES if (name, lang) in macros}
@@ -121,7 +88,7 @@ def render_macro(
     if missing:
         raise MacroError(f"{path}: missing variable(s) for {name}.{lang}: {', '.join(missing)}")
     values = {key: _localize(value, tz, lang) for key, value in variables.items()}
-    filled = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+    filled = PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
     return korean_particles(filled) if lang == "ko" else filled
 
 
@@ -159,7 +126,7 @@ def _problems_in_text(macro: Macro) -> list[str]:
         problems.append(f"{macro.path}:1: empty: the macro has no text")
     for number, line in enumerate(macro.text.splitlines(), start=1):
         for match in _BRACED.finditer(line):
-            if not _PLACEHOLDER.fullmatch(match.group()):
+            if not PLACEHOLDER.fullmatch(match.group()):
                 problems.append(
                     f"{macro.path}:{number}: placeholder {match.group()!r}: "
                     "expected a lower-case name such as {metric_link}"

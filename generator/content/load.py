@@ -24,6 +24,10 @@ from .model import (
     Repository,
     Texts,
 )
+from .macrofiles import MACRO_DIR, Macro, load_macros
+
+if typing.TYPE_CHECKING:
+    from .glossary import Glossary
 from .yamlsource import Loc, YamlDocument, YamlSyntaxError, parse_yaml
 
 CONFIG_FILE = "status.yaml"
@@ -232,7 +236,13 @@ class Loaded:
 
     repository: Repository
     sources: dict[str, Source]
-    root: Path | None = None  # the content repository, for checks of its glossary and macros
+    root: Path | None = None  # the content repository, for messages naming its files
+    # Read here, once, so the checks never go back to disk: the glossary (None when the repository has
+    # none), the problems of a malformed glossary file (reported by the check, not fatal to loading), and
+    # the macro files keyed by (name, lang) (None when the repository has no macro folder).
+    glossary: "Glossary | None" = None
+    glossary_problems: tuple[Problem, ...] = ()
+    macros: "dict[tuple[str, str], Macro] | None" = None
 
     def where(self, item_id: str, *loc: str | int) -> tuple[str, int]:
         """`(path, line)` of a field of the incident or maintenance `item_id`."""
@@ -279,7 +289,23 @@ def load_content(root: Path) -> Loaded:
         maintenance=tuple(m for m, _ in maintenance),
         rcas=tuple(rcas),
     )
-    return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, root)
+    glossary, glossary_problems = _read_glossary(root)
+    return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, root,
+                  glossary, glossary_problems, _read_macros(root))
+
+
+def _read_glossary(root: Path) -> tuple[Glossary | None, tuple[Problem, ...]]:
+    from .glossary import load_glossary  # the glossary's reader is built on this module's helpers
+
+    try:
+        return load_glossary(root), ()
+    except LoadFailed as failed:
+        return None, tuple(failed.problems)
+
+
+def _read_macros(root: Path) -> dict[tuple[str, str], Macro] | None:
+    folder = root / MACRO_DIR
+    return load_macros(folder) if folder.is_dir() else None
 
 
 def _load_all(root, directory, model, config, problems):

@@ -299,51 +299,45 @@ class BusinessCalendar:
 
     def add(self, start: datetime, duration: str | timedelta) -> datetime:
         """The instant at which `duration` of business time has passed since `start`."""
-        remaining = _non_negative(self.duration(duration))
-        cursor = _require_aware(start)
-        day = cursor.astimezone(self.tz).date()
-        closed_run = 0
-        while True:
-            hours = self.hours_on(day)
-            if hours is None:
-                closed_run += 1
-                if closed_run > _MAX_CLOSED_DAYS:
-                    raise ValueError(f"calendar {self.name} has no business day after {start.isoformat()}")
-            else:
-                closed_run = 0
-                opening, closing = hours
-                if cursor < opening:
-                    cursor = opening
-                if cursor <= closing:
-                    available = closing - cursor
-                    if remaining <= available:
-                        return (cursor + remaining).astimezone(self.tz)
-                    remaining -= available
-            day += timedelta(days=1)
+        return self._walk(start, duration, forward=True)
 
     def subtract(self, end: datetime, duration: str | timedelta) -> datetime:
         """The latest instant from which `duration` of business time passes by `end`."""
-        remaining = _non_negative(self.duration(duration))
-        cursor = _require_aware(end)
-        day = cursor.astimezone(self.tz).date()
+        return self._walk(end, duration, forward=False)
+
+    def _business_days(self, moment: datetime, forward: bool):
+        """`(opening, closing)` of each business day from `moment`'s local day on, forwards or backwards.
+
+        Raises when more than a year of days in a row is closed (a misconfigured calendar)."""
+        day = moment.astimezone(self.tz).date()
+        step = timedelta(days=1 if forward else -1)
         closed_run = 0
         while True:
             hours = self.hours_on(day)
             if hours is None:
                 closed_run += 1
                 if closed_run > _MAX_CLOSED_DAYS:
-                    raise ValueError(f"calendar {self.name} has no business day before {end.isoformat()}")
+                    side = "after" if forward else "before"
+                    raise ValueError(f"calendar {self.name} has no business day {side} {moment.isoformat()}")
             else:
                 closed_run = 0
-                opening, closing = hours
-                if cursor > closing:
-                    cursor = closing
-                if cursor >= opening:
-                    available = cursor - opening
-                    if remaining <= available:
-                        return (cursor - remaining).astimezone(self.tz)
-                    remaining -= available
-            day -= timedelta(days=1)
+                yield hours
+            day += step
+
+    def _walk(self, moment: datetime, duration: str | timedelta, forward: bool) -> datetime:
+        # Adding walks forward from the opening side of each day, subtracting backward from the closing
+        # side: the same walk seen in a mirror, so one loop serves both.
+        remaining = _non_negative(self.duration(duration))
+        cursor = _require_aware(moment)
+        for opening, closing in self._business_days(cursor, forward):
+            near, far = (opening, closing) if forward else (closing, opening)
+            if (cursor < near) if forward else (cursor > near):
+                cursor = near
+            available = (far - cursor) if forward else (cursor - far)
+            if available >= ZERO:
+                if remaining <= available:
+                    return (cursor + remaining if forward else cursor - remaining).astimezone(self.tz)
+                remaining -= available
 
     def elapsed(self, start: datetime, end: datetime) -> timedelta:
         """Business time between two instants; zero when `end` is not after start."""
@@ -394,5 +388,10 @@ def calendar_for(config: Config, region_id: str, severity: Severity | str) -> Ca
     policy = config.sla.policies[Severity(severity)]
     region = config.region(region_id)
     if policy.calendar == "24x7":
-        return TwentyFourSeven(tz=region.tz, name="24x7")
+        return _around_the_clock(region.tz)
     return _calendar_of(region)
+
+
+@lru_cache(maxsize=None)
+def _around_the_clock(tz: ZoneInfo) -> TwentyFourSeven:
+    return TwentyFourSeven(tz=tz, name="24x7")

@@ -242,6 +242,17 @@ def publish_message(source: str, checkpoint: Checkpoint, appended: int) -> str:
 # --- the whole publication ---------------------------------------------------------------------
 
 
+def serve_ledger_if_any(root: Path, site_dir: Path) -> None:
+    """Serve the RCA ledger (`<site>/ledger/`) when the repository has one, so customers can verify offline.
+    A `build_site` extra: `statusgen build` passes it."""
+    if not (root / ledger_mod.LEDGER_PATH).exists():
+        return
+    try:
+        ledger_mod.export_ledger(root, site_dir)
+    except LedgerError as exc:
+        raise BuildFailed(f"the RCA ledger cannot be served: {exc}") from None
+
+
 def publish(root: Path, key: Path, now: datetime, *, branch: str = DEFAULT_BRANCH, push: str | None = None,
             since: str | None = None) -> PublishResult:
     """Publish the commit checked out in `root` (see the module docstring). Raises PublishRefused."""
@@ -284,7 +295,7 @@ def publish(root: Path, key: Path, now: datetime, *, branch: str = DEFAULT_BRANC
             raise PublishRefused("the ledger could not be recorded; nothing was published", [str(exc)]) from None
         site = tmp / "site"
         try:
-            build_site(source_dir, site, now)
+            build_site(source_dir, site, now, extras=[serve_ledger_if_any])
         except BuildFailed as failed:
             raise PublishRefused(f"the build failed: {failed}; nothing was published",
                                  [str(p) for p in failed.problems]) from None

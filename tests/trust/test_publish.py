@@ -15,7 +15,6 @@ import rfc8785
 from click.testing import CliRunner
 
 from generator.trust import ledger, merkle, verify
-from generator.build import build_site
 from generator.cli import main
 from generator.trust.publish import PublishRefused, publish
 
@@ -280,7 +279,10 @@ def test_site_has_a_verify_page_in_each_language(status, tmp_path):
 def test_plain_build_serves_the_ledger_when_the_repository_has_one(status, tmp_path):
     status.publish()
 
-    out = build_site(status.root, tmp_path / "public", FIRST).out
+    result = CliRunner().invoke(main, ["build", "--root", str(status.root), "--now", FIRST.isoformat(),
+                                       "--out", str(tmp_path / "public")])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "public"
 
     assert (out / "ledger" / "rca.jsonl").read_bytes() == (status.root / ledger.LEDGER_PATH).read_bytes()
     assert (out / "ledger" / "verify_rca.py").read_bytes() == ledger.VERIFY_SCRIPT.read_bytes()

@@ -5,7 +5,7 @@ Thin HTTP layer over `changes` (what a request means) and `store` (files and com
 """
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request
@@ -27,7 +27,6 @@ from .changes import (
     macro_renderer,
     new_incident,
 )
-from ..ticketsync import emit_changes
 from .store import Conflict, IncidentStore, NotFound, Rejected
 
 
@@ -61,7 +60,13 @@ ERROR_RESPONSES = {
 }
 
 
-def create_app(root: Path, tokens: list[Token], store: IncidentStore | None = None) -> FastAPI:
+WriteListener = Callable[[IncidentStore], object]
+
+
+def create_app(root: Path, tokens: list[Token], store: IncidentStore | None = None,
+               on_write: Sequence[WriteListener] = ()) -> FastAPI:
+    """The API over the repository at `root`. Each listener in `on_write` is called with the store after
+    every accepted write, still under the write lock (the CLI registers the ticket sync's outbox)."""
     store = store or IncidentStore(root)
     render = macro_renderer(store.root)
     languages = tuple(store.config.languages)
@@ -135,7 +140,8 @@ def create_app(root: Path, tokens: list[Token], store: IncidentStore | None = No
             incident = new_incident(body, tz(body.region), languages, render)
             with store.writing():
                 written = store.create(incident, token.author, f"api: open {incident.id}")
-                emit_changes(store)
+                for listener in on_write:
+                    listener(store)
         except (Rejected, ChangeRejected, ValidationError) as exc:
             raise rejected(exc) from None
         except Conflict as exc:
@@ -153,7 +159,8 @@ def create_app(root: Path, tokens: list[Token], store: IncidentStore | None = No
                 changed = apply_change(incident, body, tz(incident.region), languages, render)
                 written = store.replace(file, changed, token.author,
                                         f"api: {incident_id}: {describe_change(body)}")
-                emit_changes(store)
+                for listener in on_write:
+                    listener(store)
         except NotFound:
             raise ApiError(404, f"no incident with id {incident_id!r}") from None
         except (Rejected, ChangeRejected, ValidationError) as exc:
