@@ -158,3 +158,15 @@ def test_a_build_in_the_middle_of_an_incident_shows_the_page_as_it_was_then(samp
     # the JP incident of 2025-10-15 and the maintenance announced on 2025-10-17 had not happened yet
     assert not (out / "incidents/2025-10-15-jp-search-false-positive").exists()
     assert not (out / "maintenance/2025-10-25-jp-search-upgrade").exists()
+
+
+def test_a_subscribe_form_partial_appears_in_every_pages_subscribe_block(sample_repo, tmp_path):
+    """The self-service subscription form ships as its own partial; the frame includes it when present."""
+    (sample_repo / "site/overrides/partials").mkdir(parents=True)
+    (sample_repo / "site/overrides/partials/subscribe-form.html").write_text(
+        '<form class="subscribe-form-marker"></form>', encoding="utf-8")
+    out = build_site(sample_repo, tmp_path / "out", SAMPLE_NOW).out
+    for page in ("index.html", "ja/history/index.html", f"en/{INCIDENT}", "404.html", "ja/404.html"):
+        html = (out / page).read_text(encoding="utf-8")
+        block = html.split('class="sg-subscribe"')[1].split("</section>")[0]
+        assert 'class="subscribe-form-marker"' in block, page
