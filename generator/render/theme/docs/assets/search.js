@@ -43,14 +43,22 @@
     var terms = query.toLowerCase().split(/\s+/).filter(Boolean);
     if (!terms.length) return;
     load().then(function (docs) {
+      // one result per page, named by the page's title (section entries carry only their heading)
+      var titles = {};
+      docs.forEach(function (doc) {
+        if (doc.location.indexOf("#") < 0) titles[doc.location] = doc.title;
+      });
       var seen = {};
-      var hits = docs.filter(function (doc) {
+      var hits = [];
+      docs.forEach(function (doc) {
         var page = doc.location.split("#")[0];
-        if (seen[page] && doc.location.indexOf("#") > 0) return false;
-        var ok = terms.every(function (t) { return doc.haystack.indexOf(t) >= 0; });
-        if (ok) seen[page] = true;
-        return ok;
-      }).slice(0, 50);
+        if (seen[page] || !terms.every(function (t) { return doc.haystack.indexOf(t) >= 0; })) return;
+        seen[page] = true;
+        var title = titles[page] || doc.title;
+        hits.push({ location: doc.location, text: doc.text,
+                    title: title && doc.title && title !== doc.title ? title + " › " + doc.title : (title || doc.title) });
+      });
+      hits = hits.slice(0, 50);
       out.textContent = "";
       var head = document.createElement("p");
       head.className = "sg-note";
