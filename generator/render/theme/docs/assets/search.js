@@ -24,13 +24,21 @@
           if (prefix) return loc.indexOf(prefix) === 0;
           return !others.some(function (o) { return loc.indexOf(o) === 0; });
         }).map(function (doc) {
-          var text = (doc.text || "").replace(/<[^>]*>/g, " ");
-          return { location: doc.location, title: doc.title || "", text: text,
-                   haystack: (doc.title + " " + text).toLowerCase() };
+          var title = toText(doc.title), text = toText(doc.text);
+          return { location: doc.location, title: title, text: text,
+                   haystack: (title + " " + text).toLowerCase() };
         });
       });
     }
     return index;
+  }
+
+  // The index holds titles and texts as (escaped) HTML; an inert document turns them into text (its
+  // scripts never run, its images never load), and text is all this script ever puts into the page.
+  var inert = new DOMParser();
+  function toText(html) {
+    return (inert.parseFromString("<body>" + (html || "") + "</body>", "text/html").body.textContent || "")
+      .replace(/\s+/g, " ").trim();
   }
 
   function snippet(text, term) {
