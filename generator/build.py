@@ -20,7 +20,7 @@ from .render.badges import write_badges
 from .render.feeds import write_feeds
 from .render.ics import write_calendars
 from .render.engine import EngineFailed, assemble_sources, run_mkdocs
-from .render.pages import render_site_pages, write_pages
+from .render.pages import render_site_pages, theme_context, write_pages
 from .render.subscribe import subscribe_extra
 
 
@@ -68,7 +68,7 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
             docs_dir, overrides = assemble_sources(root, work)
             write_pages(pages, docs_dir)
             run_mkdocs(root, docs_dir, overrides, site_dir, repository.config.languages,
-                       subscribe_extra(repository.config))
+                       {"statusgen": theme_context(repository), **subscribe_extra(repository.config)})
         except EngineFailed as failed:
             raise BuildFailed(str(failed)) from failed
         write_machine_readable(repository, now, site_dir)

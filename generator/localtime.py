@@ -1,7 +1,7 @@
 """Times as people read them on the site: the region's local time and UTC side by side, localized."""
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
 from functools import lru_cache
 
 from babel.dates import format_skeleton
@@ -39,3 +39,8 @@ def format_local_date(moment: datetime, tz: tzinfo, lang: str) -> str:
 
 def format_month(moment: datetime, tz: tzinfo, lang: str) -> str:
     return format_skeleton("yMMMM", moment.astimezone(tz), locale=lang)
+
+
+def format_day(day: date, lang: str) -> str:
+    """A calendar day on its own (the uptime bars' days are the region's local days already)."""
+    return format_skeleton("yMMMEd", day, locale=lang)

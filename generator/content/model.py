@@ -212,6 +212,33 @@ class PageConfig(Model):
     description: Texts
     url: HttpUrl = Field(description="Public address of the status site, e.g. https://status.example.com/")
     support: Texts | None = Field(default=None, description="How customers reach support (RCA contact).")
+    logo: str | None = Field(
+        default=None, pattern=r"^(https://\S+|[A-Za-z0-9_][A-Za-z0-9_./-]*\.(svg|png|webp|jpg|jpeg))$",
+        description="Header logo and favicon: a file under site/docs (e.g. assets/logo.svg) or an https:// URL; "
+                    "default: a built-in status mark in the brand colour")
+    brand_color: str = Field(
+        default="#1f3a5f", pattern=r"^#[0-9a-fA-F]{6}$",
+        description="Colour of the header bar and of links, '#rrggbb'; white text on it and it on white must "
+                    "reach the 4.5:1 contrast of WCAG AA (checked)")
+
+    @field_validator("brand_color")
+    @classmethod
+    def _readable_on_white(cls, value: str) -> str:
+        ratio = contrast_with_white(value)
+        if ratio < 4.5:
+            raise ValueError(f"expected a colour with at least 4.5:1 contrast against white, got {value!r} "
+                             f"({ratio:.1f}:1); pick a darker shade")
+        return value
+
+
+def contrast_with_white(hex_colour: str) -> float:
+    """WCAG 2 contrast ratio of an `#rrggbb` colour against white."""
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    return 1.05 / (luminance + 0.05)
 
 
 class BusinessHours(Model):

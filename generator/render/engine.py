@@ -58,7 +58,8 @@ def assemble_sources(root: Path, work: Path) -> tuple[Path, Path]:
 def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, languages: list[str],
                extra: dict | None = None) -> None:
     """Build `docs_dir` into `site_dir` with the repository's `mkdocs.yml`; any warning is an error.
-    `extra` is added to mkdocs' `extra` for the theme (the subscribe form's settings)."""
+    `extra` is added to mkdocs' `extra` for the theme: `statusgen`, what the page frame needs from the
+    configuration (`render.pages.theme_context`), and the subscribe form's settings."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException

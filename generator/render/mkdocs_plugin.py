@@ -9,10 +9,15 @@ RCA pages (`statusgen: rca`) are real Markdown written by engineers: mkdocs conv
 their ids and the table of contents), then the HTML and the table of contents are reduced to the document
 allow-list of `render.sanitize`, so no link, attribute (`attr_list`) or raw HTML in an RCA can run script.
 Hand-written pages of the site sources are the repository's own theme and are converted as usual.
+
+It also gives every language its own `404.html`: mkdocs-static-i18n builds the languages one after the
+other into one site directory, so the root `404.html` would end up in the last language built and the
+others would have none.
 """
 from __future__ import annotations
 
 from html import unescape
+from pathlib import Path
 
 import nh3
 from mkdocs.plugins import BasePlugin
@@ -24,6 +29,7 @@ class StatusgenPlugin(BasePlugin):
     def __init__(self) -> None:
         super().__init__()
         self._html: dict[str, str] = {}
+        self._root_404: str | None = None
 
     def on_env(self, env, config, files):
         # A build renders each theme template thousands of times; Jinja's default re-checks every
@@ -43,6 +49,21 @@ class StatusgenPlugin(BasePlugin):
             return sanitize_document_html(html)
         stored = self._html.pop(page.file.src_uri, None)
         return html if stored is None else stored
+
+    def on_post_template(self, output_content, template_name, config):
+        if template_name != "404.html":
+            return output_content
+        i18n = config.plugins.get("i18n")
+        language = config.theme.get("language")
+        default = getattr(i18n, "default_language", language) if i18n else language
+        if language == default:
+            self._root_404 = output_content
+            return output_content
+        target = Path(config.site_dir) / language / "404.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(output_content, encoding="utf-8")
+        # the root one stays in the default language, whichever language is built last
+        return self._root_404 if self._root_404 is not None else output_content
 
 
 def _sanitize_toc(items) -> None:
