@@ -82,13 +82,20 @@ class SubscriberStore:
 
     def upgrade(self, revision: str = "head") -> None:
         """Run the Alembic migrations up to `revision`; concurrent openers wait for each other."""
+        self._migrate(command.upgrade, revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Undo migrations down to `revision` ("base": an empty database)."""
+        self._migrate(command.downgrade, revision)
+
+    def _migrate(self, step, revision: str) -> None:
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self._migration_lock(), self.engine.begin() as connection:
             if self.engine.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(72140001)"))
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            step(config, revision)
 
     def revision(self) -> str | None:
         with self.engine.connect() as connection:
@@ -186,8 +193,10 @@ class SubscriberStore:
                       channel=channel, target=target, attempts=0)
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         with self.sessions.begin() as session:
-            inserted = session.execute(insert(Delivery).values(**values).on_conflict_do_nothing()).rowcount
-            if inserted == 1:
+            # RETURNING names the row only when this statement inserted it (rowcount is not reliable here).
+            inserted = session.execute(insert(Delivery).values(**values).on_conflict_do_nothing()
+                                       .returning(Delivery.key)).scalar()
+            if inserted is not None:
                 return Claim(True, "new")
             row = session.get(Delivery, key)
             if row.state == "sent":
@@ -197,8 +206,8 @@ class SubscriberStore:
             # The owner is gone: take the claim over, unless another run got there first.
             taken = session.execute(update(Delivery).where(Delivery.key == key, Delivery.owner == row.owner,
                                                            Delivery.state == "claimed")
-                                    .values(owner=self.owner, claimed_at=now)).rowcount
-            return Claim(taken == 1, "taken-over" if taken == 1 else "busy")
+                                    .values(owner=self.owner, claimed_at=now).returning(Delivery.key)).scalar()
+            return Claim(taken is not None, "taken-over" if taken is not None else "busy")
 
     def mark_sent(self, key: str, attempts: int) -> None:
         with self.sessions.begin() as session:
