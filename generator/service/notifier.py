@@ -314,7 +314,7 @@ def send_deliveries(ledger, deliveries: list[Delivery], context: SendContext, *,
         context.client = httpx.Client(timeout=10.0, limits=httpx.Limits(max_connections=workers * 2))
     by_address: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
     for delivery in deliveries:
-        by_address[(delivery.channel, delivery.target)].append(delivery)
+        by_address[_address(delivery.channel, delivery.target)].append(delivery)
 
     def send_in_order(queue: list[Delivery]) -> None:
         for delivery in queue:
