@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import re
+import shutil
+import subprocess
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
 from api_support import WEBHOOK_SECRET, ServerThread, WebhookReceiver, make_tokens, smtp_sink  # noqa: F401
-from conftest import git
+from conftest import PROJECT, git
 from generator.cli import main
 from generator.service.api.app import create_app
 from generator.service.api.auth import parse_tokens
@@ -153,3 +157,37 @@ def test_the_signature_is_the_documented_hmac(sample_repo):
     body, stamp = b'{"event":"incident.first"}', "1759367640"
     expected = hmac.new(WEBHOOK_SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
     assert signature(WEBHOOK_SECRET.encode(), stamp, body) == f"sha256={expected}"
+
+
+def _doc_block(language: str, starts: str) -> str:
+    text = (PROJECT / "docs/notifications.md").read_text(encoding="utf-8")
+    blocks = re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+    return next(b for b in blocks if b.lstrip().startswith(starts))
+
+
+def test_the_documented_python_verification_accepts_a_real_signature_and_refuses_old_or_forged_ones():
+    import time
+
+    from generator.service.webhook import signature
+
+    namespace: dict = {}
+    exec(_doc_block("python", "import hashlib, hmac, time"), namespace)  # noqa: S102 - our own documentation
+    verify = namespace["verify"]
+    body, now = b'{"event":"incident.first","lang":"ko","text":"\xec\x9e\xa5\xec\x95\xa0"}', str(int(time.time()))
+    headers = {"X-Statusgen-Timestamp": now, "X-Statusgen-Signature": signature(b"k" * 32, now, body)}
+    assert verify(b"k" * 32, headers, body)
+    assert not verify(b"k" * 32, headers, body + b" ")
+    old = str(int(time.time()) - 600)
+    assert not verify(b"k" * 32, {**headers, "X-Statusgen-Timestamp": old,
+                                  "X-Statusgen-Signature": signature(b"k" * 32, old, body)}, body)
+
+
+def test_the_documented_openssl_verification_gives_the_documented_signature(tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is needed to check the documented shell snippet")
+    (tmp_path / "body.json").write_bytes(b'{"event":"incident.first"}')
+    script = _doc_block("sh", "TS=1759367640")
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, env={
+        "PATH": os.environ["PATH"], "SECRET": WEBHOOK_SECRET,
+        "SIGNATURE": "sha256=8cce1d24dde7ea64f5d75e862741f5f51cd6f3ff616dec9cd16d61d4fbe68bb8"})
+    assert done.stdout.strip() == "valid", done.stderr
