@@ -191,3 +191,15 @@ def test_the_documented_openssl_verification_gives_the_documented_signature(tmp_
         "PATH": os.environ["PATH"], "SECRET": WEBHOOK_SECRET,
         "SIGNATURE": "sha256=8cce1d24dde7ea64f5d75e862741f5f51cd6f3ff616dec9cd16d61d4fbe68bb8"})
     assert done.stdout.strip() == "valid", done.stderr
+
+
+def test_an_unreachable_mail_server_is_a_503_page_not_a_traceback(sample_repo, monkeypatch):
+    monkeypatch.setenv("STATUSGEN_SUBSCRIPTION_SECRET", SECRET)
+    config = sample_repo / "status.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "notifications:\n  api_url: https://api.status.example.com\n",
+                      encoding="utf-8")
+    app = create_app(sample_repo, [])
+    mount_subscriptions(app, sample_repo, Smtp("127.0.0.1", 1))  # nothing listens on port 1
+    with ServerThread(app) as url:
+        answer = httpx.post(f"{url}/v1/subscriptions", data={"email": "a@example.com", "language": "ko"})
+    assert answer.status_code == 503 and "<h1>잠시 후 다시 시도해 주십시오</h1>" in answer.text
