@@ -64,9 +64,9 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         site_dir = work / "site"
-        docs_dir, overrides = assemble_sources(root, work)
-        write_pages(pages, docs_dir)
         try:
+            docs_dir, overrides = assemble_sources(root, work)
+            write_pages(pages, docs_dir)
             run_mkdocs(root, docs_dir, overrides, site_dir, repository.config.languages,
                        subscribe_extra(repository.config))
         except EngineFailed as failed:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -57,12 +58,16 @@ def check(root: Path, now: datetime | None) -> None:
     from .check import check_repository
 
     problems = check_repository(root, clock(now))
-    report_problems(problems)
+    # One stream per level: errors (and their summary) on stderr, warnings with the "ok" on stdout.
     errors = [p for p in problems if p.level == "error"]
+    warnings = [p for p in problems if p.level != "error"]
+    for warning in warnings:
+        click.echo(str(warning))
+    report_problems(errors)
     if errors:
         click.echo(f"{len(errors)} error(s); nothing is published until they are fixed.", err=True)
         sys.exit(1)
-    click.echo("ok: all content is valid" + (f" ({len(problems)} warning(s))" if problems else ""))
+    click.echo("ok: all content is valid" + (f" ({len(warnings)} warning(s))" if warnings else ""))
 
 
 @main.command()
@@ -155,7 +160,7 @@ def new() -> None:
 @click.option("--region", default=None, help="Region id, e.g. KR.")
 @click.option("--severity", type=click.Choice(["S1", "S2", "S3", "S4"]), default=None)
 @click.option("--component", "components", multiple=True, help="Component (kr-ingest) or service (ingest); repeatable.")
-@click.option("--detected", type=TIME, default=None, help="Detection time, ISO 8601 with offset.")
+@click.option("--detected", type=TIME, default=None, help="Detection time, ISO 8601 with offset (default: now).")
 @click.option("--ticket", default=None, help="Support ticket id, e.g. CS-20251002-0042.")
 @click.option("--tenant", "tenants", multiple=True, help="Affected tenant; repeatable.")
 @click.option("--evidence", multiple=True, metavar="URL", help="Evidence link (dashboard or signed URL); repeatable.")
@@ -163,8 +168,10 @@ def new() -> None:
 @click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="Macro variable (metric, value...).")
 @click.option("--slug", default=None, help="Last part of the id/file name (default: the services).")
 @click.option("--macro", "macro_name", default=None, help="First-notice macro (default: by severity).")
+@click.option("--next", "next_in", default=None, metavar="DURATION",
+              help="Next update in, e.g. 30m (default: the severity's update cadence).")
 def new_incident_command(root, now, region, severity, components, detected, ticket, tenants, evidence, titles,
-                         variables, slug, macro_name) -> None:
+                         variables, slug, macro_name, next_in) -> None:
     """Write incidents/<year>/<date>-<region>-<slug>.yaml as a draft in ko/ja/en from the first-notice macro."""
     from .authoring import AuthoringError, IncidentRequest, new_incident, parse_variables
     from .content.model import Severity
@@ -174,13 +181,14 @@ def new_incident_command(root, now, region, severity, components, detected, tick
     components = _ask(list(components), "Components (comma separated, e.g. ingest)", "--component")
     if isinstance(components, str):
         components = [c.strip() for c in components.split(",") if c.strip()]
-    detected = _ask(detected, "Detected at (ISO 8601 with offset)", "--detected", type=TIME)
     ticket = _ask(ticket, "Ticket id", "--ticket")
+    _check_duration("--next", next_in)
     try:
         request = IncidentRequest(
             region=region, severity=Severity(severity), components=list(components), detected_at=detected,
             ticket=ticket, now=clock(now), tenants=list(tenants), evidence=list(evidence),
             titles=parse_variables(titles), variables=parse_variables(variables), slug=slug, macro=macro_name,
+            next_in=next_in,
         )
         path = new_incident(root, request)
     except AuthoringError as error:
@@ -193,24 +201,35 @@ def new_incident_command(root, now, region, severity, components, detected, tick
 @now_option
 @click.argument("incident_id")
 @click.option("--status", type=click.Choice(["investigating", "identified", "monitoring", "resolved"]), required=True)
-@click.option("--macro", "macro_name", default="progress", show_default=True, help="Macro for the texts.")
-@click.option("--next", "next_in", default=None, metavar="DURATION", help="Next update in, e.g. 30m.")
+@click.option("--macro", "macro_name", default=None,
+              help="Macro for the texts (default by status: investigating/identified: progress, monitoring: "
+                   "mitigated, resolved: resolved, or resolved_rca_pending before the incident has an RCA).")
+@click.option("--next", "next_in", default=None, metavar="DURATION",
+              help="Next update in, e.g. 30m (default: the severity's update cadence; none once resolved).")
 @click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="Macro variable; repeatable.")
 def update(root, now, incident_id, status, macro_name, next_in, variables) -> None:
-    """Append an update in ko/ja/en to the incident INCIDENT_ID, keeping the rest of the file as it is."""
+    """Append an update in ko/ja/en to the incident INCIDENT_ID (the full id, or the id without its date),
+    keeping the rest of the file as it is."""
     from .authoring import AuthoringError, append_update, parse_variables
-    from .content.model import _parse_duration
 
+    _check_duration("--next", next_in)
     try:
-        if next_in is not None:
-            _parse_duration(next_in)
         path = append_update(root, incident_id, status, macro_name, next_in, parse_variables(variables), clock(now))
-    except ValueError as error:
-        click.echo(f"error: --next: {error}", err=True)
-        sys.exit(2)
     except AuthoringError as error:
         _authoring_failed(error)
-    click.echo(f"appended a {status} update to {path}")
+    click.echo(f"appended an update with status `{status}` (ko/ja/en) to {path}")
+
+
+def _check_duration(option: str, value: str | None) -> None:
+    from .content.model import _parse_duration
+
+    if value is None:
+        return
+    try:
+        _parse_duration(value)
+    except ValueError as error:
+        click.echo(f"error: {option}: {error}", err=True)
+        sys.exit(2)
 
 
 @main.group()
@@ -470,6 +489,31 @@ def sync(root: Path, inbox: Path | None, webhook: str | None, discard: tuple[str
 
 # ---------------------------------------------------------------- monthly SLA report of tickets
 
+# Below this much input a report takes a couple of seconds at most: no progress bar (about 12,000 tickets).
+PROGRESS_MIN_BYTES = 8_000_000
+
+
+@contextmanager
+def progress_bar(files: list[Path], what: str):
+    """A progress bar over the bytes of `files` on stderr, for input big enough to take more than a few seconds
+    and only on a terminal (nothing when piped or redirected); yields the function that advances it, or None."""
+    total = 0
+    for path in files:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            pass  # reported by the reader as path:1
+    if total < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(f"reading {what}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda done: bar.advance(task, done)
+
 SAMPLE_TICKETS = Path("tickets") / "sample-2025-10.jsonl"
 # Where the public site is built from and written to: a private report must never land there.
 PUBLIC_DIRS = ("public", "site")
@@ -491,9 +535,9 @@ def report(root: Path, now: datetime | None, month: str, ticket_files: tuple[Pat
            out: Path | None, skip_invalid: bool) -> None:
     """Monthly SLA report of support tickets per tenant and per region (private: never on the public site)."""
     from .content.load import load_repository
-    from .report.monthly import Month, monthly_report
+    from .report.monthly import Month, MonthFold
     from .report.render import render_report
-    from .report.tickets import read_tickets
+    from .report.tickets import ticket_chunks
 
     try:
         chosen = Month.parse(month)
@@ -512,17 +556,24 @@ def report(root: Path, now: datetime | None, month: str, ticket_files: tuple[Pat
         report_problems(failed.problems)
         sys.exit(1)
     files = list(ticket_files) or [root / SAMPLE_TICKETS]
-    imported = read_tickets(files, [region.id for region in repository.config.regions])
-    report_problems(list(imported.problems))
-    bad_rows = len({(problem.path, problem.line) for problem in imported.problems})
-    if imported.problems and not skip_invalid:
+    # Read and evaluated a chunk at a time (bounded memory for any size of export); nothing is written before
+    # every row has been read, so a bad row still stops the run with nothing reported.
+    problems: list[Problem] = []
+    fold, good = MonthFold(repository.config, chosen, clock(now)), 0
+    with progress_bar(files, "tickets") as advance:
+        for chunk in ticket_chunks(files, [region.id for region in repository.config.regions], problems,
+                                   progress=advance):
+            good += len(chunk)
+            fold.add(chunk)
+    report_problems(problems)
+    bad_rows = len({(problem.path, problem.line) for problem in problems})
+    if problems and not skip_invalid:
         click.echo(f"{bad_rows} bad row(s); nothing reported (use --skip-invalid to report the "
-                   f"{len(imported.tickets)} good one(s)).", err=True)
+                   f"{good} good one(s)).", err=True)
         sys.exit(1)
-    if imported.problems:
+    if problems:
         click.echo(f"{bad_rows} bad row(s) left out (listed in the report).", err=True)
-    result = monthly_report(imported.tickets, repository, chosen, clock(now),
-                            skipped=[str(p) for p in imported.problems])
+    result = fold.report(repository, skipped=[str(p) for p in problems])
     text = render_report(result, repository.config, lang, fmt)
     if out is None:
         click.echo(text, nl=False)

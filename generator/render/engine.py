@@ -13,6 +13,8 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ..content.tree import LINK_REFUSED, outside_links
+
 MKDOCS_CONFIG = "mkdocs.yml"
 THEME = Path(__file__).parent / "theme"
 SITE_SOURCES = "site/docs"  # the repository's own pages and assets, copied over the built-in ones
@@ -36,7 +38,13 @@ class _WarningCounter(logging.Handler):
 
 def assemble_sources(root: Path, work: Path) -> tuple[Path, Path]:
     """`(docs_dir, overrides_dir)` under `work`: the built-in theme's pages and templates with the
-    repository's own copied over them. The rendered pages are written into `docs_dir` afterwards."""
+    repository's own copied over them. The rendered pages are written into `docs_dir` afterwards.
+
+    A link in the repository's sources that leads out of it is refused before anything is copied: the
+    copy follows links, and whatever it copies is served to the world."""
+    links = outside_links(root, (MKDOCS_CONFIG, SITE_SOURCES, SITE_OVERRIDES))
+    if links:
+        raise EngineFailed("\n".join(f"{link}: {LINK_REFUSED}" for link in links))
     docs_dir, overrides = work / "docs", work / "overrides"
     shutil.copytree(THEME / "docs", docs_dir)
     shutil.copytree(THEME / "overrides", overrides)

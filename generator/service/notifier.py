@@ -24,8 +24,8 @@ from pydantic import Field, ValidationError
 
 from ..comms.guardrail import scan_text
 from ..content.load import LoadFailed, Problem, problems_from_validation
-from ..content.model import (Config, Id, Incident, IncidentStatus, Lang, Maintenance, MaintenanceStatus, Model,
-                             duration_timedelta)
+from ..content.model import (Config, HttpUrl, Id, Incident, IncidentStatus, Lang, Maintenance, MaintenanceStatus,
+                             Model, duration_timedelta)
 from ..content.yamlsource import YamlSyntaxError, parse_yaml
 from ..localtime import format_local_and_utc
 from .channels import CHANNELS, Delivery, Message, Notice, SendContext, Smtp
@@ -39,15 +39,15 @@ Rule = Literal["every_update", "first_and_resolution"]
 
 
 class Webhook(Model):
-    url: str
+    url: HttpUrl
     secret_env: str = Field(default=SECRET_ENV, description="Environment variable holding the HMAC secret")
 
 
 class Channels(Model):
     email: list[str] = []
     webhooks: list[Webhook] = []
-    slack: list[str] = Field(default=[], description="Slack incoming-webhook URLs (Block Kit messages)")
-    teams: list[str] = Field(default=[], description="Microsoft Teams Workflows webhook URLs (Adaptive Cards)")
+    slack: list[HttpUrl] = Field(default=[], description="Slack incoming-webhook URLs (Block Kit messages)")
+    teams: list[HttpUrl] = Field(default=[], description="Microsoft Teams Workflows webhook URLs (Adaptive Cards)")
 
 
 class Tenant(Model):

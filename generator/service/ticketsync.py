@@ -20,7 +20,7 @@ import git
 from pydantic import ValidationError
 
 from .api.changes import IncidentChange, apply_change
-from .api.store import Author, IncidentStore, Rejected, read_incident
+from .api.store import Author, IncidentStore, Rejected, Written, read_incident
 from ..content.model import EvidenceLink, Incident, Model, Severity
 from .notifier import incident_url
 from .webhook import SECRET_ENV, MissingSecret, post_signed
@@ -88,11 +88,12 @@ def incident_history(repo: git.Repo, rel: str) -> list[tuple[git.Commit, Inciden
     return versions
 
 
-def change_events(store: IncidentStore) -> list[dict]:
-    """One event per linked ticket for each committed change of status or severity (the opening included)."""
+def change_events(store: IncidentStore, files: list[Path] | None = None) -> list[dict]:
+    """One event per linked ticket for each committed change of status or severity (the opening included),
+    over every incident file or only `files`."""
     repo = git.Repo(store.root)
     events = []
-    for file in store.files():
+    for file in store.files() if files is None else files:
         rel = file.relative_to(store.root).as_posix()
         previous: Incident | None = None
         for commit, incident in incident_history(repo, rel):
@@ -245,13 +246,15 @@ def discard_ticket_updates(root: Path, ids: list[str]) -> None:
 # ---------------------------------------------------------------- one sync run
 
 
-def emit_changes(store: IncidentStore) -> list[dict]:
+def emit_changes(store: IncidentStore, written: Written | None = None) -> list[dict]:
     """Append to the outbox the change events it does not hold yet; returns them.
 
-    Run by `statusgen sync` and by the status API after each accepted write (under its write lock), so a
-    ticketing system consuming the outbox hears of an API change without waiting for the next sync."""
+    Run by `statusgen sync` (every incident file) and by the status API after each accepted write, under
+    its write lock, with the file it wrote: a ticketing system consuming the outbox hears of an API change
+    without waiting for the next sync, and the write does not walk the history of every other incident."""
     known = {row.get("id") for row in _read_jsonl(store.root / OUTBOX)}
-    new = [event for event in change_events(store) if event["id"] not in known]
+    files = None if written is None else [store.root / written.path]
+    new = [event for event in change_events(store, files) if event["id"] not in known]
     _append(store.root / OUTBOX, new)
     return new
 

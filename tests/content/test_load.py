@@ -237,3 +237,21 @@ def test_check_refuses_a_control_character_in_any_text(sample_repo):
     assert result.exit_code == 1
     assert "2025-10-25-jp-search-upgrade.yaml:5: title.ko: expected text without control characters" in result.output
     assert "got U+001B" in result.output
+
+
+def test_an_unknown_holiday_country_is_a_path_line_field_error(sample_repo):
+    problems = problems_after_edit(sample_repo, "status.yaml", "holidays: {country: KR,", "holidays: {country: XX,")
+    line = line_of(sample_repo, "status.yaml", "country: XX")
+    assert len(problems) == 1
+    assert problems[0].startswith(f"status.yaml:{line}: regions[0].holidays.country: expected an ISO 3166 country "
+                                  "code the `holidays` package knows"), problems
+    assert "got 'XX'" in problems[0]
+
+
+def test_an_unknown_holiday_subdivision_is_a_path_line_field_error(sample_repo):
+    problems = problems_after_edit(sample_repo, "status.yaml", "holidays: {country: KR,",
+                                   "holidays: {country: KR, subdiv: ENG,")
+    line = line_of(sample_repo, "status.yaml", "subdiv: ENG")
+    assert len(problems) == 1
+    assert problems[0].startswith(f"status.yaml:{line}: regions[0].holidays.subdiv: expected a subdivision of KR")
+    assert "got 'ENG'" in problems[0]
