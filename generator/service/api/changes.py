@@ -166,11 +166,10 @@ def _merge_texts(current: Texts | None, change: TextsPatch) -> Texts:
 
 
 # The impact each severity is filed with (docs/formats.md). A change of severity that does not give an impact
-# raises the impact to at least this, so that an incident raised to S1 reads `critical` on the page like one
-# filed as S1; lowering the severity leaves the impact as it is (only the fields given change).
+# moves the impact along, so that severity and impact stay consistent: an incident raised to S1 reads
+# `critical` on the page like one filed as S1, and one lowered to S2 reads `major`.
 SEVERITY_IMPACT = {Severity.S1: Impact.critical, Severity.S2: Impact.major, Severity.S3: Impact.minor,
                    Severity.S4: Impact.none}
-IMPACT_ORDER = [Impact.none, Impact.minor, Impact.major, Impact.critical]
 
 
 def apply_change(incident: Incident, change: IncidentChange, tz: ZoneInfo, languages: tuple[str, ...],
@@ -181,10 +180,8 @@ def apply_change(incident: Incident, change: IncidentChange, tz: ZoneInfo, langu
                  "rca", "draft"):
         if name in given:
             data[name] = change.model_dump(include={name})[name]
-    if change.severity is not None and "impact" not in given:
-        floor = SEVERITY_IMPACT[change.severity]
-        if IMPACT_ORDER.index(floor) > IMPACT_ORDER.index(incident.impact):
-            data["impact"] = floor
+    if change.severity is not None and change.severity is not incident.severity and "impact" not in given:
+        data["impact"] = SEVERITY_IMPACT[change.severity]
     for name in ("title", "summary"):
         if getattr(change, name) is not None:
             data[name] = _merge_texts(getattr(incident, name), getattr(change, name)).model_dump()
