@@ -400,7 +400,8 @@ def find_item(root: Path, item_id: str) -> Incident | Maintenance | None:
     return None
 
 
-def prepare(root: Path, item_id: str, now: datetime, tenants_file: Path | None, config: Config) -> Prepared:
+def prepare(root: Path, item_id: str, now: datetime, tenants_file: Path | None, config: Config,
+            dry_run: bool = False) -> Prepared:
     """Everything `notify` will send for `item_id`, claimed nowhere yet; raises NotifyRefused or LoadFailed."""
     from .subscriptions.store import SubscriberStore
     from .subscriptions.tokens import Links, MissingSubscriptionSecret, secret_from_env as subscription_secret
@@ -435,7 +436,8 @@ def prepare(root: Path, item_id: str, now: datetime, tenants_file: Path | None, 
     recipients = tenant_recipients(tenants) + subscriber_recipients(subscribers)
     deliveries = plan_deliveries(notices, recipients, config, suppressed=ledger.suppressed(), links=links,
                                  sender=tenants.sender)
-    for env in sorted({d.secret_env or SECRET_ENV for d in deliveries if d.channel == "webhook" and not d.secret}):
+    webhook_envs = {d.secret_env or SECRET_ENV for d in deliveries if d.channel == "webhook" and not d.secret}
+    for env in sorted(webhook_envs) if not dry_run else ():  # a dry run shows the messages, signs nothing
         try:
             from .webhook import secret_from_env
 

@@ -204,3 +204,13 @@ def test_a_maintenance_is_announced_reminded_started_and_completed_once_each(sam
     body = smtp_sink.messages[0].get_content()
     assert "検索クラスタを新バージョンへアップグレードします" in body
     assert "https://status.example.com/ja/maintenance/2025-10-25-jp-search-upgrade/" in body
+
+
+def test_a_dry_run_needs_no_secret_but_a_real_run_refuses_without_one(sample_repo, receiver):
+    write_tenants(sample_repo, [{"id": "acme-kr", "name": "ACME", "language": "en", "plan": "standard",
+                                 "channels": {"webhooks": [{"url": receiver.url}]}}])
+    dry = notify(sample_repo, 1, KR_ID, "--dry-run", secret="")
+    real = notify(sample_repo, 1, KR_ID, secret="")
+    assert dry.exit_code == 0 and dry.output.count("would send") == 2
+    assert real.exit_code == 1 and "no HMAC secret: set $STATUSGEN_WEBHOOK_SECRET" in real.output
+    assert receiver.requests == 0
