@@ -365,6 +365,32 @@ def _send_one(ledger, delivery: Delivery, context: SendContext, report: Report) 
 
 # ---------------------------------------------------------------- one `statusgen notify` run
 
+LEGACY_RECORD = ".statusgen/deliveries.jsonl"  # where versions before the database recorded sent messages
+
+
+def adopt_legacy_record(root: Path, deliveries: list[Delivery], ledger) -> int:
+    """Mark as sent the deliveries an older statusgen recorded in `.statusgen/deliveries.jsonl`, so an
+    upgrade sends nothing again; returns how many were adopted. The file is left in place."""
+    import json
+
+    path = root / LEGACY_RECORD
+    if not path.exists():
+        return 0
+    sent = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+            sent.add((row["incident"], int(row["update"]), row["channel"], row["target"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn line from a crash: that delivery was never recorded as sent
+    adopted = 0
+    for d in deliveries:
+        index = d.notice.facts.get("update")
+        if d.notice.event.startswith("incident.") and (d.notice.subject_id, index, d.channel, d.target) in sent:
+            adopted += ledger.adopt_sent(d.key, f"{d.notice.event} {d.notice.subject_id}", d.channel, d.target)
+    return adopted
+
+
 
 class NotifyRefused(Exception):
     """The run cannot start; nothing was sent."""
@@ -436,6 +462,8 @@ def prepare(root: Path, item_id: str, now: datetime, tenants_file: Path | None, 
     recipients = tenant_recipients(tenants) + subscriber_recipients(subscribers)
     deliveries = plan_deliveries(notices, recipients, config, suppressed=ledger.suppressed(), links=links,
                                  sender=tenants.sender)
+    if not dry_run:
+        adopt_legacy_record(Path(root), deliveries, ledger)
     webhook_envs = {d.secret_env or SECRET_ENV for d in deliveries if d.channel == "webhook" and not d.secret}
     for env in sorted(webhook_envs) if not dry_run else ():  # a dry run shows the messages, signs nothing
         try:

@@ -209,6 +209,16 @@ class SubscriberStore:
                                     .values(owner=self.owner, claimed_at=now).returning(Delivery.key)).scalar()
             return Claim(taken is not None, "taken-over" if taken is not None else "busy")
 
+    def adopt_sent(self, key: str, notice: str, channel: str, target: str) -> bool:
+        """Record as sent a delivery an older statusgen sent (its JSONL record); False if already known."""
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        now = self.now()
+        with self.sessions.begin() as session:
+            return session.execute(insert(Delivery).values(
+                key=key, state="sent", owner="legacy record", claimed_at=now, sent_at=now, notice=notice[:300],
+                channel=channel, target=target, attempts=1).on_conflict_do_nothing()
+                .returning(Delivery.key)).scalar() is not None
+
     def mark_sent(self, key: str, attempts: int) -> None:
         with self.sessions.begin() as session:
             session.execute(update(Delivery).where(Delivery.key == key, Delivery.owner == self.owner)
