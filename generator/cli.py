@@ -417,7 +417,7 @@ def notify(root: Path, now: datetime | None, item_id: str, dry_run: bool, tenant
 
     try:
         config = load_config(root)
-        prepared = prepare(root, item_id, clock(now), tenants_file, config)
+        prepared = prepare(root, item_id, clock(now), tenants_file, config, dry_run)
     except LoadFailed as failed:
         report_problems(failed.problems)
         sys.exit(1)
