@@ -367,6 +367,46 @@ def breaches_of(result: TicketResult, now: datetime) -> list[Breach]:
     return found
 
 
+def breaches_of_ticket(ticket: Ticket, plan: TicketPlan, now: datetime, owner: bool, first: bool, resolution: bool,
+                       gaps: Sequence[bool]) -> list[Breach]:
+    """`breaches_of` for a ticket whose breached clocks are known already (from the columnar evaluation): the
+    same clocks, measured again by the engine itself for their due times. `gaps[i]` tells whether the ticket's
+    i-th update interval (in `engine.cadence`'s order) breached."""
+    calendar = plan.calendar
+    pauses = tuple(Pause(w.start, w.end) for w in ticket.waiting_on_customer)
+    clocks = []
+    if owner:
+        clocks.append(("owner_assigned", Clock(calendar, plan.owner_assigned[0], ticket.created_at,
+                                               ticket.owner_assigned_at)))
+    if first:
+        clocks.append(("first_response_time", Clock(calendar, plan.first_response[0], ticket.created_at,
+                                                     ticket.first_public_reply_at)))
+    if resolution:
+        clocks.append(("resolution_time", Clock(calendar, plan.resolution[0], ticket.created_at, ticket.resolved_at,
+                                                pauses)))
+    if any(gaps):
+        # the gaps as engine.cadence draws them: replies by `now` (and by the resolution), in time order
+        replies = ([ticket.first_public_reply_at] if ticket.first_public_reply_at else []) + ticket.public_replies_at
+        replies.sort()
+        resolved = ticket.resolved_at if ticket.resolved_at is not None and ticket.resolved_at <= now else None
+        times = [t for t in replies if t <= now and (resolved is None or t <= resolved)]
+        bounds: list[tuple[datetime, datetime | None]] = list(zip(times, times[1:]))
+        if resolved is None:
+            bounds.append((times[-1], None))
+        elif resolved > times[-1]:
+            bounds.append((times[-1], resolved))
+        for (since, until), breached in zip(bounds, gaps, strict=True):
+            if breached:
+                clocks.append(("update_interval", Clock(calendar, plan.update_cadence[0], since, until, pauses)))
+    found = []
+    for metric, clock in clocks:
+        m = measure(clock, now)
+        target = int(calendar.duration(m.target).total_seconds())
+        found.append(Breach(ticket.id, ticket.tenant, ticket.region, ticket.severity, metric, m.target, calendar.name,
+                            clock.start, m.due, m.at, (m.elapsed_seconds or 0) - target))
+    return found
+
+
 # ---------------------------------------------------------------- aggregation
 
 
@@ -541,25 +581,36 @@ class MonthFold:
         self.linked: set[tuple[str, str]] = set()  # (incident id, tenant) of the month's tickets
 
     def add(self, tickets: Sequence[Ticket]) -> None:
-        inside, days = [], []
+        region_code, severity_code, tenant_code = self.region_code, self.severity_code, self.tenant_code
+        regions, severities, tenants, scores = [], [], [], []
         for t in tickets:
-            bounds = self.midnights[t.region]
-            created = microseconds(t.created_at)
-            if bounds[0] <= created < bounds[-1]:
-                inside.append(t)
-                days.append(bisect_right(bounds, created))
-        if not inside:
+            regions.append(region_code[t.region])
+            severities.append(severity_code[t.severity])
+            tenants.append(tenant_code.setdefault(t.tenant, len(tenant_code)))
+            scores.append(t.csat or 0)
+        region = np.array(regions, dtype=np.int64)
+        severity = np.array(severities, dtype=np.int64)
+        c = columns(tickets, region * len(SEVERITIES) + severity)
+        # the month's tickets, each in its region's local time
+        day = np.zeros(len(tickets), dtype=np.int64)
+        for code, midnights in enumerate(self.midnights.values()):
+            mine = region == code
+            day[mine] = np.searchsorted(midnights, c.created[mine], side="right")
+        inside = np.flatnonzero((day >= 1) & (day < len(self.midnights[self.regions[0]])))
+        if not len(inside):
             return
-        codes = [self.plan_code[t.region, t.severity] for t in inside]
-        result = evaluate(columns(inside, codes), self.plans, self.now)
-        tenant_code = self.tenant_code
-        n = len(inside)
+        if len(inside) < len(tickets):
+            c = c.subset(inside)
+            tickets = [tickets[i] for i in inside.tolist()]
+        region, severity, day = region[inside], severity[inside], day[inside]
+        result = evaluate(c, self.plans, self.now)
+        n = len(tickets)
         gap_statuses = result.gaps.status
         first, resolution = result.first_response, result.resolution
         self.parts.append({
-            "region": np.array([self.region_code[t.region] for t in inside], dtype=np.int16),
-            "tenant": np.array([tenant_code.setdefault(t.tenant, len(tenant_code)) for t in inside], dtype=np.int32),
-            "severity": np.array([self.severity_code[t.severity] for t in inside], dtype=np.int8),
+            "region": region.astype(np.int16),
+            "tenant": np.array(tenants, dtype=np.int32)[inside],
+            "severity": severity.astype(np.int8),
             "attainment": result.attainment,
             # elapsed seconds of the events that happened by `now`, else -1 (left out of the percentiles)
             "first": np.where(first.at != NONE, first.elapsed_seconds, -1),
@@ -567,13 +618,17 @@ class MonthFold:
             "owner": result.owner_assigned.status,
             "gaps_ok": np.bincount(result.gap_ticket[gap_statuses == ACHIEVED], minlength=n).astype(np.int32),
             "gaps_bad": np.bincount(result.gap_ticket[gap_statuses == BREACHED], minlength=n).astype(np.int32),
-            "csat": np.array([t.csat or 0 for t in inside], dtype=np.int8),
-            "day": np.array(days, dtype=np.int8),
+            "csat": np.array(scores, dtype=np.int8)[inside],
+            "day": day.astype(np.int8),
         })
+        gap_first = np.searchsorted(result.gap_ticket, np.arange(n + 1))
         for row in np.flatnonzero(result.breached).tolist():
-            t = inside[row]
-            self.breaches.extend(breaches_of(evaluate_ticket_clocks(t, self.plans[codes[row]], self.now), self.now))
-        self.linked.update((t.incident_id, t.tenant) for t in inside if t.incident_id)
+            self.breaches.extend(breaches_of_ticket(
+                tickets[row], self.plans[int(c.plan[row])], self.now,
+                result.owner_assigned.status[row] == BREACHED, first.status[row] == BREACHED,
+                resolution.status[row] == BREACHED,
+                (gap_statuses[gap_first[row]:gap_first[row + 1]] == BREACHED).tolist()))
+        self.linked.update((t.incident_id, t.tenant) for t in tickets if t.incident_id)
 
     def report(self, repository: Repository, skipped: Sequence[str] = ()) -> MonthlyReport:
         config, month, now = self.config, self.month, self.now
