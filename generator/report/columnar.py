@@ -80,9 +80,14 @@ def positions(calendar: Calendar, utc: np.ndarray) -> np.ndarray:
     values = utc[where]
     result = np.empty_like(values)
     done = np.zeros(values.shape, dtype=bool)
-    years = np.unique(values.astype("datetime64[us]").astype("datetime64[Y]").astype(np.int64) + 1970)
-    # the local year of an instant is its UTC year or a neighbour
-    for year in sorted({y + d for y in years.tolist() for d in (-1, 0, 1)} & set(_TABLE_YEARS)):
+    # the local year of an instant is the UTC year of the instant moved by at most a day (no zone is 24 h off)
+    day = 86_400_000_000
+    years = set()
+    for shift in (-day, 0, day):
+        moved = values + shift
+        years.update((np.unique(moved.astype("datetime64[us]").astype("datetime64[Y]").astype(np.int64))
+                      + 1970).tolist())
+    for year in sorted(years & set(_TABLE_YEARS)):
         table = _year_arrays(calendar, year)
         if table is None:
             continue
