@@ -303,11 +303,10 @@ def evaluate(c: Columns, plans: Sequence[Plan], now: datetime) -> Evaluated:
     reply_p = _positions_by_calendar(reply_u, calendar[reply_t], calendars)
     replies = np.bincount(reply_t, minlength=n)
     first_row = np.concatenate(([0], np.cumsum(replies)[:-1])).astype(np.int64)
-    answered = replies > 0
-    first_u = np.where(answered, reply_u[np.minimum(first_row, max(0, len(reply_u) - 1))] if len(reply_u) else NONE,
-                       NONE)
-    first_p = np.where(answered, reply_p[np.minimum(first_row, max(0, len(reply_p) - 1))] if len(reply_p) else NONE,
-                       NONE)
+    # the first response is the earliest reply (`min(ticket.replies)` in the engine): each ticket's first row
+    answered = np.flatnonzero(replies > 0)
+    first_u, first_p = np.full(n, NONE, dtype=np.int64), np.full(n, NONE, dtype=np.int64)
+    first_u[answered], first_p[answered] = reply_u[first_row[answered]], reply_p[first_row[answered]]
 
     has, limit = limits("first_response")
     first = _measure(has, limit, c.created, created_p, first_u, first_p, now_us, now_p, tickets, None)
