@@ -325,3 +325,22 @@ def test_cli_publish_refusal_prints_the_problems_and_exits_1(status):
 
     assert result.exit_code == 1
     assert "is not signed" in result.stderr and "nothing was published" in result.stderr
+
+
+def test_first_publish_of_a_repository_without_any_rca_succeeds_with_an_empty_ledger(status, tmp_path):
+    # Every new company's first publish: no RCA yet, so nothing to append. An empty ledger is a valid ledger.
+    status.git("rm", "-q", "-r", "rca")
+    kept = status.root / "incidents" / "2025" / "2025-10-02-kr-ingest-latency.yaml"
+    text = kept.read_text(encoding="utf-8").replace("rca: 2025-10-02-kr-ingest-latency\n", "")
+    kept.write_text(text, encoding="utf-8")
+    status.repo.commit("No RCA yet", key=status.alice)
+
+    result = status.publish()
+
+    assert result.appended == () and result.checkpoint.size == 0
+    assert (status.root / ledger.LEDGER_PATH).read_bytes() == b""
+    entries, checkpoint = status.site_ledger(result.commit, tmp_path, "first")
+    assert entries == [] and checkpoint.size == 0
+    assert not status.git("status", "--porcelain").strip()
+    second = status.publish()
+    assert second.unchanged and second.commit == result.commit
