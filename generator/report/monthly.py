@@ -20,7 +20,7 @@ import numpy as np
 
 from ..content.model import Config, Incident, Repository, Severity
 from ..sla.calendar import Calendar, calendar_for
-from ..sla.engine import Clock, Pause, Status, TicketTimes, _pauses_as_of, due_time, evaluate_incident, measure
+from ..sla.engine import Clock, Pause, Status, TicketTimes, evaluate_incident, measure
 from .columnar import ACHIEVED, BREACHED, NONE, columns, evaluate, microseconds
 from .tickets import CHUNK, Ticket
 
@@ -157,25 +157,24 @@ class Breach:
         }
 
 
-def breaches_of_ticket(ticket: Ticket, plan: TicketPlan, now: datetime, owner: int | None, first: bool,
-                       resolution: int | None, gaps: Sequence[int | None]) -> list[Breach]:
-    """The breaches of a ticket whose breached clocks are known already from the columnar evaluation, with their
-    elapsed seconds (None: not breached); `gaps[i]` is the ticket's i-th update interval (in `engine.cadence`'s
-    order). The engine works out each due time (`due_time`, as `measure` does); the first response is measured
-    by the engine whole, on `first_public_reply_at` as exported."""
+def breaches_of_ticket(ticket: Ticket, plan: TicketPlan, now: datetime, owner: bool, first: bool, resolution: bool,
+                       gaps: Sequence[bool]) -> list[Breach]:
+    """`breaches_of` for a ticket whose breached clocks are known already (from the columnar evaluation): the
+    same clocks, measured again by the engine itself for their due times. `gaps[i]` tells whether the ticket's
+    i-th update interval (in `engine.cadence`'s order) breached."""
     calendar = plan.calendar
     pauses = tuple(Pause(w.start, w.end) for w in ticket.waiting_on_customer)
-    clocks: list[tuple[str, Clock, int | None]] = []
-    if owner is not None:
+    clocks = []
+    if owner:
         clocks.append(("owner_assigned", Clock(calendar, plan.owner_assigned[0], ticket.created_at,
-                                               ticket.owner_assigned_at), owner))
+                                               ticket.owner_assigned_at)))
     if first:
         clocks.append(("first_response_time", Clock(calendar, plan.first_response[0], ticket.created_at,
-                                                     ticket.first_public_reply_at), None))
-    if resolution is not None:
+                                                     ticket.first_public_reply_at)))
+    if resolution:
         clocks.append(("resolution_time", Clock(calendar, plan.resolution[0], ticket.created_at, ticket.resolved_at,
-                                                pauses), resolution))
-    if any(gap is not None for gap in gaps):
+                                                pauses)))
+    if any(gaps):
         # the gaps as engine.cadence draws them: replies by `now` (and by the resolution), in time order
         replies = ([ticket.first_public_reply_at] if ticket.first_public_reply_at else []) + ticket.public_replies_at
         replies.sort()
@@ -186,21 +185,15 @@ def breaches_of_ticket(ticket: Ticket, plan: TicketPlan, now: datetime, owner: i
             bounds.append((times[-1], None))
         elif resolved > times[-1]:
             bounds.append((times[-1], resolved))
-        for (since, until), elapsed in zip(bounds, gaps, strict=True):
-            if elapsed is not None:
-                clocks.append(("update_interval", Clock(calendar, plan.update_cadence[0], since, until, pauses),
-                               elapsed))
+        for (since, until), breached in zip(bounds, gaps, strict=True):
+            if breached:
+                clocks.append(("update_interval", Clock(calendar, plan.update_cadence[0], since, until, pauses)))
     found = []
-    for metric, clock, elapsed in clocks:
-        if elapsed is None:
-            m = measure(clock, now)
-            due, at, elapsed = m.due, m.at, m.elapsed_seconds or 0
-        else:
-            due = due_time(calendar, clock.start, calendar.duration(clock.target), _pauses_as_of(clock.pauses, now))
-            at = clock.stop if clock.stop is not None and clock.stop <= now else None
-        target = int(calendar.duration(clock.target).total_seconds())
-        found.append(Breach(ticket.id, ticket.tenant, ticket.region, ticket.severity, metric, clock.target,
-                            calendar.name, clock.start, due, at, elapsed - target))
+    for metric, clock in clocks:
+        m = measure(clock, now)
+        target = int(calendar.duration(m.target).total_seconds())
+        found.append(Breach(ticket.id, ticket.tenant, ticket.region, ticket.severity, metric, m.target, calendar.name,
+                            clock.start, m.due, m.at, (m.elapsed_seconds or 0) - target))
     return found
 
 
@@ -427,17 +420,12 @@ class MonthFold:
             "day": day.astype(np.int8),
         })
         gap_first = np.searchsorted(result.gap_ticket, np.arange(n + 1))
-        owner = result.owner_assigned
-
-        def breached(clock, rows) -> list[int | None]:
-            return [int(e) if s == BREACHED else None
-                    for s, e in zip(clock.status[rows].tolist(), clock.elapsed_seconds[rows].tolist())]
-
         for row in np.flatnonzero(result.breached).tolist():
             self.breaches.extend(breaches_of_ticket(
-                tickets[row], self.plans[int(c.plan[row])], self.now, breached(owner, [row])[0],
-                bool(first.status[row] == BREACHED), breached(resolution, [row])[0],
-                breached(result.gaps, slice(gap_first[row], gap_first[row + 1]))))
+                tickets[row], self.plans[int(c.plan[row])], self.now,
+                result.owner_assigned.status[row] == BREACHED, first.status[row] == BREACHED,
+                resolution.status[row] == BREACHED,
+                (gap_statuses[gap_first[row]:gap_first[row + 1]] == BREACHED).tolist()))
         self.linked.update((t.incident_id, t.tenant) for t in tickets if t.incident_id)
 
     def _report(self, repository: Repository, skipped: Sequence[str] = ()) -> MonthlyReport:
