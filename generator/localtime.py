@@ -19,11 +19,16 @@ def format_local_and_utc(moment: datetime, tz: tzinfo, lang: str) -> str:
     """`2025년 10월 2일 (목) 10:14 KST (01:14 UTC)`; the UTC date is repeated only when it differs."""
     local = moment.astimezone(tz)
     utc = moment.astimezone(UTC)
-    day = format_skeleton("yMMMEd", local, locale=lang)
-    text = f"{day} {_clock(local)} {local.tzname()}"
+    text = f"{_date(local.date(), 'yMMMEd', lang)} {_clock(local)} {local.tzname()}"
     if utc.date() != local.date():
-        return f"{text} ({format_skeleton('MMMd', utc, locale=lang)} {_clock(utc)} UTC)"
+        return f"{text} ({_date(utc.date(), 'MMMd', lang)} {_clock(utc)} UTC)"
     return f"{text} ({_clock(utc)} UTC)"
+
+
+@lru_cache(maxsize=4096)
+def _date(day: date, skeleton: str, lang: str) -> str:
+    # Babel per date, not per moment: the monthly report formats ~200,000 times that fall on ~60 dates.
+    return format_skeleton(skeleton, datetime(day.year, day.month, day.day, tzinfo=UTC), tzinfo=UTC, locale=lang)
 
 
 def format_local_time_and_utc(moment: datetime, tz: tzinfo) -> str:
