@@ -7,8 +7,9 @@ fault and why; an empty list means the check passed. The checks:
 - every RCA file matches the latest ledger entry for its id and language (`check_rca_files`);
 - the ledger extends a checkpoint saved earlier (`check_append_only`), which is what catches an
   operator who rewrites history and re-signs it with the right key;
-- every commit touching `incidents/`, `maintenance/` or `rca/` is SSH-signed by a key *and* principal
-  listed in the allowed-signers file (`check_commit_signatures`).
+- every commit touching `incidents/`, `maintenance/`, `rca/` or the trust list is SSH-signed by a key *and*
+  principal of the allowed-signers list in force at its parent, starting from a root of trust that never
+  comes from the tip (`root_of_trust`, `check_commit_signatures`; the model is in docs/deploy.md).
 
 `verify_repository` runs them all over a working tree.
 """
@@ -186,7 +187,7 @@ class CommitSignature:
     parents: tuple[str, ...] = ()
 
 
-def _git_lines(repo_path: Path, *args: str) -> str:
+def _git_stdout(repo_path: Path, *args: str) -> str:
     done = subprocess.run(["git", "-C", str(repo_path), *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise LedgerError(f"{repo_path}: git {args[0]} failed: {done.stderr.strip()}")
@@ -214,7 +215,7 @@ def read_commit_signatures(repo_path: Path, allowed_signers: Path, since: str | 
     rev_range = _open_range(repo_path, since, branch)
     fmt = "%x1e%H%x1f%P%x1f%G?%x1f%GF%x1f%GS%x1f%ce%x1f%s"
     # --full-history: a side-branch commit must not hide behind a merge that kept its changes.
-    out = _git_lines(repo_path, "-c", f"gpg.ssh.allowedSignersFile={Path(allowed_signers).resolve()}",
+    out = _git_stdout(repo_path, "-c", f"gpg.ssh.allowedSignersFile={Path(allowed_signers).resolve()}",
                      "log", "--full-history", "--topo-order", "--reverse", "--name-only", f"--format={fmt}",
                      rev_range, "--", *paths)
     commits = []
@@ -291,7 +292,7 @@ def root_of_trust(repo_path: Path, since: str | None, branch: str, pinned: Path 
         if text is not None:
             return TrustList(f"{ledger_mod.ALLOWED_SIGNERS_PATH} as of {since[:12]} (--since)", text), None
     rev_range = _open_range(repo_path, since, branch)
-    first = _git_lines(repo_path, "log", "--topo-order", "--reverse", "--format=%H", rev_range, "--",
+    first = _git_stdout(repo_path, "log", "--topo-order", "--reverse", "--format=%H", rev_range, "--",
                        ledger_mod.ALLOWED_SIGNERS_PATH).split()
     if not first:
         return None, None
@@ -324,7 +325,7 @@ def check_commit_signatures(repo_path: Path, allowed_signers: Path | None = None
             return [f"{anchor_file}: missing; commit signatures cannot be checked without it"]
         anchor, first_use = root_of_trust(repo_path, since, branch, anchor_file)
         rev_range = _open_range(repo_path, since, branch)
-        changes = _git_lines(repo_path, "log", "--full-history", "--format=%H", rev_range, "--",
+        changes = _git_stdout(repo_path, "log", "--full-history", "--format=%H", rev_range, "--",
                              ledger_mod.ALLOWED_SIGNERS_PATH).split()
         versions = {rev: _list_at(repo_path, rev) for rev in changes}
         with tempfile.TemporaryDirectory(prefix="statusgen-signers-") as tmp:
@@ -341,7 +342,7 @@ def check_commit_signatures(repo_path: Path, allowed_signers: Path | None = None
         # takes effect only when signed by a key in force before it; otherwise the old list stays in force.
         in_force: dict[str, TrustList | None] = {}
         before: dict[str, TrustList | None] = {}
-        for line in _git_lines(repo_path, "rev-list", "--topo-order", "--reverse", "--parents", rev_range).splitlines():
+        for line in _git_stdout(repo_path, "rev-list", "--topo-order", "--reverse", "--parents", rev_range).splitlines():
             sha, *parents = line.split()
             parent = parents[0] if parents else None
             trust = anchor if sha == first_use or parent not in in_force else in_force[parent]
