@@ -30,6 +30,7 @@ IMPACT = {Severity.S1: "critical", Severity.S2: "major", Severity.S3: "minor", S
 COMPONENT_STATUS = {Severity.S1: "major_outage", Severity.S2: "degraded_performance",
                     Severity.S3: "degraded_performance", Severity.S4: "operational"}
 _SLUG = re.compile(r"[^a-z0-9]+")
+_DATED = re.compile(r"^\d{4}-\d\d-\d\d-")
 
 
 class AuthoringError(Exception):
@@ -74,11 +75,25 @@ def render_texts(root: Path, name: str, variables: Mapping[str, str], tz: tzinfo
             if path.is_file():
                 wanted = placeholders(path.read_text(encoding="utf-8"))
                 values = {**{key: "{" + key + "}" for key in wanted}, **values}
+        missing = sorted(placeholders(_macro_text(macro_dir, name, lang)) - set(values))
+        if missing:
+            flags = " ".join(f"--var {key}=..." for key in missing)
+            raise AuthoringError(f"{MACRO_DIR}/{name}.{lang}.txt needs {', '.join(missing)}: pass {flags} "
+                                 f"(or key.{lang}=... for one language), or choose another --macro")
         try:
             texts[lang] = render_macro(macro_dir, name, lang, values, tz)
         except MacroError as error:
             raise AuthoringError(str(error)) from None
     return texts
+
+
+def _macro_text(macro_dir: Path, name: str, lang: str) -> str:
+    path = macro_dir / f"{name}.{lang}.txt"
+    if not path.is_file():
+        known = sorted({p.name.split(".")[0] for p in macro_dir.glob("*.txt")})
+        raise AuthoringError(f"{MACRO_DIR}/{name}.{lang}.txt: no macro {name!r} in {lang}; "
+                             f"known: {', '.join(known)}")
+    return path.read_text(encoding="utf-8")
 
 
 def render_one(root: Path, name: str, lang: str, variables: Mapping[str, str], region: str | None) -> str:
@@ -130,7 +145,23 @@ def _texts_block(texts: Mapping[str, str], indent: int) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="minutes") if moment.second == 0 else moment.isoformat()
+    return moment.isoformat(timespec="minutes") if moment.second == 0 else moment.isoformat(timespec="seconds")
+
+
+def local_moment(moment: datetime, tz: tzinfo) -> datetime:
+    """A time from the clock as it is written into a file: in the region's offset, to whole seconds (the
+    file's other times are local, and microseconds mean nothing on a status page)."""
+    return moment.astimezone(tz).replace(microsecond=0)
+
+
+# Customer prose never carries a raw URL: the evidence stays a link in its own field, and a macro's
+# `{metric_link}` points there instead.
+EVIDENCE_POINTER = {"ko": "이 페이지의 증거 링크 참조", "ja": "このページのエビデンスリンクを参照",
+                    "en": "see the evidence links on this page"}
+# A status that is not the end promises the next update; with no --next the SLA cadence decides when.
+STATUS_MACRO = {"investigating": "progress", "identified": "progress", "monitoring": "mitigated"}
+RESOLVED_MACRO = "resolved"
+RESOLVED_BEFORE_RCA_MACRO = "resolved_rca_pending"
 
 
 # ---------------------------------------------------------------- new incident
@@ -141,7 +172,7 @@ class IncidentRequest:
     region: str
     severity: Severity
     components: list[str]
-    detected_at: datetime
+    detected_at: datetime | None  # None: now
     ticket: str
     now: datetime
     tenants: list[str] = field(default_factory=list)
@@ -150,6 +181,7 @@ class IncidentRequest:
     variables: dict[str, str] = field(default_factory=dict)
     slug: str | None = None
     macro: str | None = None
+    next_in: str | None = None  # e.g. "30m"; default: the severity's update cadence
 
 
 def resolve_components(config: Config, region: str, names: list[str]) -> list[str]:
@@ -182,43 +214,45 @@ def new_incident(root: Path, request: IncidentRequest) -> Path:
         raise AuthoringError(f"unknown region {request.region!r}; expected one of: {', '.join(regions)}")
     region = regions[request.region]
     components = resolve_components(config, region.id, request.components)
-    if request.detected_at > request.now:
-        raise AuthoringError(f"the detection time {request.detected_at.isoformat()} is after now "
-                             f"({request.now.isoformat()}); pass --now for a reproducible run")
-    policy = config.sla.policies.get(request.severity)
-    cadence = duration_timedelta(policy.update_cadence) if policy and policy.update_cadence else timedelta(hours=1)
+    now = local_moment(request.now, region.tz)
+    detected_at = request.detected_at or now
+    if detected_at > now:
+        raise AuthoringError(f"--detected {detected_at.isoformat()} is after now ({now.isoformat()}); "
+                             "leave --detected out to use the current time")
     # A promised time given as --var next_update=... is the one the text announces: the field must agree.
-    promised = _promised_next_update(request.variables)
-    next_update = promised or request.now + cadence
-    local = request.detected_at.astimezone(region.tz)
+    next_update = _next_update(config, request.severity, now, request.next_in,
+                               _promised_next_update(request.variables), "investigating")
+    local = detected_at.astimezone(region.tz)
     slug = _SLUG.sub("-", (request.slug or "-".join(c.split("-", 1)[1] for c in components)).lower()).strip("-")
     incident_id = f"{local.date().isoformat()}-{region.id.lower()}-{slug}"
     path = root / INCIDENT_DIR / str(local.year) / f"{incident_id}.yaml"
     if path.exists():
-        raise AuthoringError(f"{path.relative_to(root)} already exists; pass --slug to name the new incident")
+        hint = "choose another --slug" if request.slug else "name the new incident with --slug"
+        raise AuthoringError(f"{path.relative_to(root)} already exists (incident {incident_id}); {hint}, "
+                             f"or add to it with `statusgen update {incident_id}`")
 
     base = {
         "region": region.id,
         "id": request.ticket,
-        "start": _iso(request.detected_at),
+        "start": _iso(detected_at),
         "next_update": _iso(next_update),
-        **({"metric_link": request.evidence[0]} if request.evidence else {}),
+        **_evidence_pointer(bool(request.evidence)),
     }
     for lang in LANGUAGES:
         base.setdefault(f"component.{lang}", _service_names(config, components, lang))
-    variables = {**base, **request.variables}
+    variables = {**base, **{k: v for k, v in request.variables.items() if k != "next_update"}}
     macro = request.macro or FIRST_NOTICE.get(request.severity, DEFAULT_FIRST_NOTICE)
     texts = render_texts(root, macro, variables, region.tz, keep_missing=True)
     titles = {
         lang: request.titles.get(lang)
-        or f"[{region.id}] {INCIDENT_WORD[lang]}: {_service_names(config, components, lang)}"
-        + (f" {variables_for(variables, lang)['metric']}" if "metric" in variables_for(variables, lang) else "")
+        or incident_title(region.id, lang, _service_names(config, components, lang),
+                          variables_for(variables, lang).get("metric"))
         for lang in LANGUAGES
     }
     lines = [
         "# yaml-language-server: $schema=../../schemas/incident.schema.json",
         "# Draft written by `statusgen new incident`. Review the texts in all three languages, fill every",
-        "# {placeholder}, then delete `draft: true` to publish (statusgen check refuses until then).",
+        "# {placeholder}, then delete `draft: true` to publish (until then check lists it and build skips it).",
         f"id: {incident_id}",
         "draft: true",
         f"region: {region.id}",
@@ -228,11 +262,14 @@ def new_incident(root: Path, request: IncidentRequest) -> Path:
         _texts_block(titles, 2),
         "components:",
         *[f"  - id: {c}\n    status: {COMPONENT_STATUS[request.severity]}" for c in components],
-        f"detected_at: {_iso(request.detected_at)}",
+        f"detected_at: {_iso(detected_at)}",
     ]
     metric = {lang: variables_for(variables, lang).get("metric") for lang in LANGUAGES}
     if all(metric.values()) and "value" in variables:
         lines += ["metrics:", "  - name:", _texts_block(metric, 6), f"    value: {yaml_scalar(variables['value'], 6)}"]
+    elif all(metric.values()) and all(f"value.{lang}" in variables for lang in LANGUAGES):
+        lines += ["metrics:", "  - name:", _texts_block(metric, 6),
+                  f"    value: {yaml_scalar(variables['value.en'], 6)}"]
     if request.evidence:
         lines.append("evidence:")
         for url in request.evidence:
@@ -244,12 +281,46 @@ def new_incident(root: Path, request: IncidentRequest) -> Path:
         lines.append("tenants: [" + ", ".join(yaml_scalar(t, 0) for t in request.tenants) + "]")
     lines += [
         "updates:",
-        _update_item(request.now, "investigating", texts, next_update, indent=2),
+        _update_item(now, "investigating", texts, next_update, indent=2),
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    _validate_or_restore(root, path, None, request.now)
+    _validate_or_restore(root, path, None, now)
     return path
+
+
+def incident_title(region_id: str, lang: str, services: str, metric: str | None) -> str:
+    """`[KR] Incident: Ingest→incident p95 latency`: the service is named once, not again before a metric
+    that already names it (`Ingest ingest→incident ...`, `수집 수집→...`)."""
+    if not metric:
+        return f"[{region_id}] {INCIDENT_WORD[lang]}: {services}"
+    names = [name.strip().lower() for name in re.split(r"[,、]", services) if name.strip()]
+    subject = metric if any(name in metric.lower() for name in names) else f"{services} {metric}"
+    return f"[{region_id}] {INCIDENT_WORD[lang]}: {subject[:1].upper()}{subject[1:]}"
+
+
+def _evidence_pointer(has_evidence: bool) -> dict[str, str]:
+    if not has_evidence:
+        return {}
+    return {f"metric_link.{lang}": EVIDENCE_POINTER[lang] for lang in LANGUAGES}
+
+
+def _next_update(config: Config, severity: Severity, now: datetime, next_in: str | None,
+                 promised: datetime | None, status: str) -> datetime | None:
+    """When the next update is promised: --next, else a --var next_update, else the SLA cadence (none once
+    resolved). A promise already in the past cannot be made and is refused with what to pass instead."""
+    if status == "resolved":
+        return None
+    if next_in:
+        return now + duration_timedelta(next_in)
+    if promised is not None:
+        if promised <= now:
+            raise AuthoringError(f"--var next_update={promised.isoformat()} is not after this update "
+                                 f"({now.isoformat()}); pass a later time or --next 30m")
+        return promised.astimezone(now.tzinfo)
+    policy = config.sla.policies.get(severity)
+    cadence = duration_timedelta(policy.update_cadence) if policy and policy.update_cadence else timedelta(hours=1)
+    return now + cadence
 
 
 def _update_item(at: datetime, status: str, texts: Mapping[str, str], next_update: datetime | None,
@@ -271,26 +342,47 @@ def _rca_link(config: Config, rca_id: str, lang: str) -> str:
 
 
 def _load_incident(root: Path, incident_id: str, doing: str):
-    """The validated repository and the incident `incident_id` in it, or an error that says what to fix."""
+    """The validated repository and the incident `incident_id` in it, or an error that says what to fix.
+
+    Besides the full id, the id without its date (`kr-ingest-delay` for `2026-11-30-kr-ingest-delay`) is
+    accepted when exactly one incident has it: an on-call engineer should not have to look the date up."""
     try:
         loaded = load_content(root)
     except LoadFailed as failed:
         raise AuthoringError(f"the repository has errors; fix them before {doing}", failed.problems) from None
-    incident = next((i for i in loaded.repository.incidents if i.id == incident_id), None)
+    incidents = loaded.repository.incidents
+    incident = next((i for i in incidents if i.id == incident_id), None)
     if incident is None:
-        known = ", ".join(i.id for i in loaded.repository.incidents)
+        matches = [i for i in incidents if _DATED.match(i.id) and i.id[11:] == incident_id]
+        if len(matches) == 1:
+            return loaded, matches[0]
+        if matches:
+            raise AuthoringError(f"{incident_id!r} names several incidents: "
+                                 f"{', '.join(i.id for i in matches)}; give the full id")
+        known = ", ".join(i.id for i in incidents)
         raise AuthoringError(f"no incident {incident_id!r}; known: {known}")
     return loaded, incident
 
 
-def append_update(root: Path, incident_id: str, status: str, macro: str, next_in: str | None,
+def macro_for_status(status: str, has_rca: bool) -> str:
+    """The macro an update with `status` is written from unless --macro says otherwise."""
+    if status == "resolved":
+        return RESOLVED_MACRO if has_rca else RESOLVED_BEFORE_RCA_MACRO
+    return STATUS_MACRO[status]
+
+
+def append_update(root: Path, incident_id: str, status: str, macro: str | None, next_in: str | None,
                   variables: Mapping[str, str], now: datetime) -> Path:
-    """Append an update (ko/ja/en from `macro`) at the end of the incident's `updates:` list."""
+    """Append an update (ko/ja/en from `macro`, by default the status's macro) at the end of the incident's
+    `updates:` list."""
     root = Path(root)
     loaded, incident = _load_incident(root, incident_id, "adding an update")
     config = loaded.repository.config
     region = config.region(incident.region)
-    next_update = now + duration_timedelta(next_in) if next_in else _promised_next_update(dict(variables))
+    now = local_moment(now, region.tz)
+    macro = macro or macro_for_status(status, bool(incident.rca))
+    next_update = _next_update(config, incident.severity, now, next_in, _promised_next_update(dict(variables)), status)
+    variables = {k: v for k, v in variables.items() if k != "next_update"}
     base: dict[str, str] = {
         "region": region.id,
         "start": _iso(incident.began_at),
@@ -300,8 +392,7 @@ def append_update(root: Path, incident_id: str, status: str, macro: str, next_in
     }
     if incident.tickets:
         base["id"] = incident.tickets[0]
-    if incident.evidence:
-        base["metric_link"] = incident.evidence[0].url
+    base.update(_evidence_pointer(bool(incident.evidence)))
     if next_update is not None:
         base["next_update"] = _iso(next_update)
     components = [c.id for c in incident.components]
@@ -313,7 +404,7 @@ def append_update(root: Path, incident_id: str, status: str, macro: str, next_in
             base[f"metric.{lang}"] = incident.metrics[0].name.get(lang) or ""
     texts = render_texts(root, macro, {**base, **dict(variables)}, region.tz, keep_missing=incident.draft)
 
-    path = root / loaded.sources[incident_id].path
+    path = root / loaded.sources[incident.id].path
     original = path.read_bytes()
     text = original.decode("utf-8")
     updated = insert_update(text, _update_item(now, status, texts, next_update, indent=0))
@@ -380,7 +471,8 @@ def _validate_or_restore(root: Path, path: Path, original: bytes | None, now: da
             path.unlink()
         else:
             path.write_bytes(original)
-        raise AuthoringError(f"the result would not validate; {rel} was left as it was", errors)
+        left = "nothing was written" if original is None else f"{rel} was left as it was"
+        raise AuthoringError(f"the result would not validate; {left}", errors)
 
 
 # ---------------------------------------------------------------- RCA drafts

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .comms.checks import communication_problems
-from .content.load import Loaded, LoadFailed, Problem, load_content
+from .content.load import Loaded, LoadFailed, Problem, Source, load_content
+from .content.model import Config, Incident, Maintenance, Repository
 from .localtime import format_local_and_utc
 from .sla.calendar import region_calendar
 from .sla.engine import Status, maintenance_notice, next_update_due
@@ -20,7 +21,45 @@ def content_checks(loaded: Loaded, now: datetime) -> list[Problem]:
     """Checks that need the whole validated repository (SLA rules, guardrails...)."""
     return (communication_problems(loaded)
             + maintenance_notice_problems(loaded, now)
-            + update_due_warnings(loaded, now))
+            + update_due_warnings(loaded, now)
+            + draft_warnings(loaded))
+
+
+def draft_warnings(loaded: Loaded) -> list[Problem]:
+    """A warning per draft, naming its file: drafts pass `check` but are never published, and an engineer
+    who forgot to delete `draft: true` must see it before customers miss the notice."""
+    repository = loaded.repository
+    warnings = []
+    for item in [*repository.incidents, *repository.maintenance]:
+        if item.draft:
+            warnings.append(loaded.problem(item.id, ("draft",), "checked but not published; fill every "
+                                           "{placeholder}, then delete `draft: true` to publish", level="warning"))
+    root = loaded.root
+    for rca in repository.rcas:
+        if rca.draft:
+            line = _line_of_key(root / rca.path, "draft") if root is not None else 1
+            warnings.append(Problem(rca.path, line, "draft", "checked but not published; fill every "
+                                    "{placeholder}, then delete `draft: true` to publish", "warning"))
+    return warnings
+
+
+def _line_of_key(path: Path, key: str) -> int:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return 1
+    return next((number for number, line in enumerate(lines, start=1) if line.startswith(f"{key}:")), 1)
+
+
+def item_checks(root: Path, config: Config, item: Incident | Maintenance, source: Source,
+                now: datetime) -> list[Problem]:
+    """What `content_checks` reports for one loaded incident or maintenance file. Every check in
+    `content_checks` judges an incident or maintenance item on its own, so running them over a repository
+    holding only that item gives that file's results without reading the others (the status API's write
+    path). Macro files, the glossary and RCAs are other files: their problems are not the item's."""
+    incidents, maintenance = ((item,), ()) if isinstance(item, Incident) else ((), (item,))
+    repository = Repository(config=config, incidents=incidents, maintenance=maintenance, rcas=())
+    return content_checks(Loaded(repository, {item.id: source}, root), now)
 
 
 def maintenance_notice_problems(loaded: Loaded, now: datetime) -> list[Problem]:
@@ -63,8 +102,7 @@ def update_due_warnings(loaded: Loaded, now: datetime) -> list[Problem]:
         if due is None or due - now > UPDATE_WARNING_LEAD:
             continue
         tz = config.region(incident.region).tz
-        minutes = int(abs((due - now).total_seconds()) // 60)
-        when = f"overdue by {minutes} min" if due < now else f"due in {minutes} min"
+        when = f"{human_duration(now - due)} overdue" if due < now else f"due in {human_duration(due - now)}"
         last = len([u for u in incident.updates if u.at <= now]) - 1
         loc = ("updates", last, "next_update_at") if last >= 0 else ("detected_at",)
         if last >= 0 and incident.updates[last].next_update_at is None:
@@ -76,6 +114,15 @@ def update_due_warnings(loaded: Loaded, now: datetime) -> list[Problem]:
             level="warning",
         ))
     return warnings
+
+
+def human_duration(duration: timedelta) -> str:
+    """`7 d 4 h`, `2 h 5 min`, `3 min`, `less than 1 min`: the two largest units, as a person reads them."""
+    minutes = int(abs(duration).total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{value} {unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "min")) if value]
+    return " ".join(parts[:2]) if parts else "less than 1 min"
 
 
 def _hours(duration: timedelta) -> str:

@@ -2,6 +2,7 @@
 through `build` (a draft is skipped, the same file without `draft: true` is published)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pathlib import Path
@@ -76,8 +77,9 @@ def test_new_incident_writes_a_draft_in_three_languages_from_the_s2_first_notice
     assert data["components"] == [{"id": "kr-ingest", "status": "degraded_performance"}]
     assert data["tickets"] == ["CS-20251026-0001"] and data["tenants"] == ["acme-kr"]
     text = data["updates"][0]["text"]
-    assert text["ko"].startswith("2025년 10월 26일 (일) 11:40 KST (02:40 UTC)부터 KR 수집의 수집→인시던트 p95 지연이 14 s까지")
-    assert "取り込み→インシデント p95 遅延が14 sまで上昇" in text["ja"]
+    assert text["ko"].startswith("2025년 10월 26일 (일) 11:40 KST (02:40 UTC)부터 KR 수집의 수집→인시던트 p95 지연이 14초까지")
+    assert "取り込み→インシデント p95 遅延が14 秒まで上昇" in text["ja"]
+    assert "risen to 14 s" in text["en"]
     assert "Next update at Sun, Oct 26, 2025 13:00 KST (04:00 UTC)" in text["en"]  # S2 cadence: 60 min
     assert data["updates"][0]["next_update_at"] == "2025-10-26T13:00+09:00"
 
@@ -103,7 +105,7 @@ def test_new_update_build_round_trip_publishes_only_after_the_draft_flag_is_remo
     incident = next(i for i in load_content(sample_repo).repository.incidents if i.id == NEW_ID)
     assert [u.status.value for u in incident.updates] == ["investigating", "identified"]
     assert incident.updates[1].next_update_at.isoformat() == "2025-10-26T12:40:00+09:00"
-    assert "현재 수집→인시던트 p95 지연: 9 s" in incident.updates[1].text.ko
+    assert "현재 수집→인시던트 p95 지연: 9초" in incident.updates[1].text.ko
 
     draft = build_site(sample_repo, tmp_path / "draft", SAMPLE_NOW)
     assert f"incident {NEW_ID}" in draft.drafts_skipped
@@ -116,7 +118,7 @@ def test_new_update_build_round_trip_publishes_only_after_the_draft_flag_is_remo
     published = build_site(sample_repo, tmp_path / "published", after_update)
     assert f"incident {NEW_ID}" not in published.drafts_skipped
     page = next(published.out.rglob(f"{NEW_ID}/index.html")).read_text(encoding="utf-8")
-    assert "9 s" in page
+    assert "9 s" in page or "9초" in page
 
 
 def test_build_prints_the_drafts_it_skipped(sample_repo):
@@ -165,7 +167,7 @@ def test_an_update_of_a_published_incident_needs_every_variable(sample_repo):
     result = run("update", "2025-10-02-kr-ingest-latency", "--root", str(sample_repo), "--now", NOW,
                  "--status", "monitoring", "--macro", "progress", "--next", "30m")
     assert result.exit_code == 1
-    assert "missing variable(s) for progress.ko: value" in result.output
+    assert "templates/macros/progress.ko.txt needs value: pass --var value=..." in result.output
     assert path.read_bytes() == before
 
 
@@ -239,3 +241,113 @@ def test_a_promised_next_update_in_the_text_sets_the_field(sample_repo):
     text = (sample_repo / "incidents/2026/2026-03-02-kr-api-errors.yaml").read_text(encoding="utf-8")
     assert "next_update_at: 2026-03-02T10:45+09:00" in text
     assert "10:45 KST" in text
+
+
+# --- the on-call path, as a user runs it (issue 16) -------------------------------------------------------
+
+
+def test_customer_texts_carry_no_raw_url_and_titles_name_the_service_once(sample_repo):
+    assert new_incident(sample_repo).exit_code == 0
+    data = yaml.safe_load((sample_repo / NEW_FILE).read_text(encoding="utf-8"))
+    for text in data["updates"][0]["text"].values():
+        assert "://" not in text
+    assert "see the evidence links on this page" in data["updates"][0]["text"]["en"]
+    assert data["evidence"][0]["url"] == "https://grafana.example.com/d/kr-ingest-latency"  # the link stays a field
+    assert data["title"] == {"ko": "[KR] 장애: 수집→인시던트 p95 지연", "ja": "[KR] 障害: 取り込み→インシデント p95 遅延",
+                             "en": "[KR] Incident: Ingest→incident p95 latency"}
+
+
+def test_a_slug_that_collides_says_to_choose_another_slug(sample_repo):
+    result = new_incident(sample_repo, "--detected", "2025-10-02T10:14:00+09:00")
+    assert result.exit_code == 1
+    assert ("incidents/2025/2025-10-02-kr-ingest-latency.yaml already exists (incident 2025-10-02-kr-ingest-latency); "
+            "choose another --slug") in result.output
+
+
+def test_a_promised_next_update_already_past_is_refused_and_nothing_is_written(sample_repo):
+    result = new_incident(sample_repo, "--var", "next_update=2025-10-26T11:50:00+09:00")
+    assert result.exit_code == 1
+    assert "--var next_update=2025-10-26T11:50:00+09:00 is not after this update (2025-10-26T12:00:00+09:00); " \
+           "pass a later time or --next 30m" in result.output
+    assert not (sample_repo / NEW_FILE).exists()
+
+
+def test_an_invalid_new_incident_says_nothing_was_written(sample_repo):
+    result = new_incident(sample_repo, "--slug", "x" * 130)  # an id is at most 120 characters
+    assert result.exit_code == 1
+    assert "the result would not validate; nothing was written" in result.output
+    assert "left as it was" not in result.output
+    assert not list(sample_repo.glob("incidents/2025/*xxxx*"))
+
+
+def test_times_from_the_clock_are_written_in_the_region_offset_to_whole_seconds(sample_repo):
+    # No --now and no --detected: the real clock, as during an outage.
+    created = run("new", "incident", "--root", str(sample_repo), "--region", "KR", "--severity", "S2",
+                  "--component", "ingest", "--ticket", "CS-1", "--slug", "clock-check",
+                  "--var", "metric=p95", "--var", "value=18 s")
+    assert created.exit_code == 0, created.output
+    [path] = sample_repo.glob("incidents/*/*-kr-clock-check.yaml")
+    updated = run("update", "kr-clock-check", "--root", str(sample_repo), "--status", "identified",
+                  "--var", "value=12 s")
+    assert updated.exit_code == 0, updated.output
+    assert f"appended an update with status `identified` (ko/ja/en) to" in updated.output
+    written = re.findall(r"^\s*(?:- )?(?:at|detected_at|next_update_at): (\S+)$", path.read_text(encoding="utf-8"),
+                         re.MULTILINE)
+    assert len(written) == 5  # detected_at, two updates with their next_update_at
+    for moment in written:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?\+09:00", moment), moment
+
+
+def test_update_chooses_the_macro_from_the_status(sample_repo):
+    assert new_incident(sample_repo).exit_code == 0
+    path = sample_repo / NEW_FILE
+    path.write_text(path.read_text(encoding="utf-8").replace("draft: true\n", ""), encoding="utf-8")
+    steps = [("2025-10-26T12:10:00+09:00", "identified", ["--var", "value=9 s"]),
+             ("2025-10-26T12:20:00+09:00", "monitoring", ["--var", "value=3 s"]),
+             ("2025-10-26T12:30:00+09:00", "resolved", [])]
+    for now, status, extra in steps:
+        result = run("update", NEW_ID, "--root", str(sample_repo), "--now", now, "--status", status, *extra)
+        assert result.exit_code == 0, result.output
+    incident = next(i for i in load_content(sample_repo).repository.incidents if i.id == NEW_ID)
+    identified, monitoring, resolved = incident.updates[1:]
+    assert identified.text.en.startswith("Progress on KR Ingest:")
+    assert identified.next_update_at.isoformat() == "2025-10-26T13:10:00+09:00"  # S2 cadence, 60 min
+    assert monitoring.text.en.startswith("A mitigation for KR Ingest was applied")
+    # No RCA yet: the resolved text promises one instead of demanding its link.
+    assert "will be documented in the RCA" in resolved.text.en and resolved.next_update_at is None
+    assert incident.resolved_at.isoformat() == "2025-10-26T12:30:00+09:00"
+    assert run("check", "--root", str(sample_repo), "--now", "2025-10-26T12:30:00+09:00").exit_code == 0
+
+
+def test_a_resolved_update_links_the_rca_once_the_incident_has_one(sample_repo):
+    path = sample_repo / SAMPLE_INCIDENT
+    original = path.read_text(encoding="utf-8").replace("resolved_at: 2025-10-02T11:26:00+09:00\n", "")
+    path.write_text(original.rsplit("  - at: 2025-10-02T11:26:00+09:00", 1)[0], encoding="utf-8")
+    result = run("update", "2025-10-02-kr-ingest-latency", "--root", str(sample_repo),
+                 "--now", "2025-10-02T11:26:00+09:00", "--status", "resolved")
+    assert result.exit_code == 0, result.output
+    incident = next(i for i in load_content(sample_repo).repository.incidents if i.id == "2025-10-02-kr-ingest-latency")
+    assert "documented here: https://status.example.com/en/rca/2025-10-02-kr-ingest-latency/" in incident.updates[-1].text.en
+
+
+def test_check_lists_drafts_as_warnings_on_stdout_and_errors_on_stderr(sample_repo):
+    assert new_incident(sample_repo).exit_code == 0
+    result = run("check", "--root", str(sample_repo), "--now", NOW)
+    assert result.exit_code == 0
+    assert f"{NEW_FILE}:5: warning: draft: checked but not published" in result.stdout
+    assert "ok: all content is valid (1 warning(s))" in result.stdout
+    assert result.stderr == ""
+    path = sample_repo / NEW_FILE
+    path.write_text(path.read_text(encoding="utf-8").replace("severity: S2", "severity: S9"), encoding="utf-8")
+    failed = run("check", "--root", str(sample_repo), "--now", NOW)
+    assert failed.exit_code == 1
+    assert "severity: expected one of S1, S2, S3 or S4" in failed.stderr and "severity" not in failed.stdout
+
+
+def test_an_overdue_update_is_reported_as_a_human_duration(sample_repo):
+    assert new_incident(sample_repo).exit_code == 0
+    path = sample_repo / NEW_FILE
+    path.write_text(path.read_text(encoding="utf-8").replace("draft: true\n", ""), encoding="utf-8")
+    result = run("check", "--root", str(sample_repo), "--now", "2025-11-02T17:00:00+09:00")
+    assert result.exit_code == 0, result.output
+    assert f"next update of {NEW_ID} (S2 KR) is 7 d 4 h overdue:" in result.stdout

@@ -109,11 +109,32 @@ def korean_particles(text: str) -> str:
     return _PARTICLE.sub(choose, text)
 
 
+# Units of time in a value such as `18 s` or `1.5 h`, in each language's own words: a Korean sentence
+# reads `18초`, not `18 s`. Other units (ms, %, req/s) are the same in all three languages.
+_QUANTITY = re.compile(r"^\s*(?P<number>\d+(?:[.,]\d+)?)\s*(?P<unit>s|sec|secs|seconds?|min|mins|minutes?|h|hr|hours?)"
+                       r"\s*$", re.IGNORECASE)
+_UNIT_WORDS = {
+    "s": {"ko": "{}초", "ja": "{} 秒", "en": "{} s"},
+    "min": {"ko": "{}분", "ja": "{} 分", "en": "{} min"},
+    "h": {"ko": "{}시간", "ja": "{} 時間", "en": "{} h"},
+}
+
+
+def localize_quantity(value: str, lang: str) -> str:
+    """`18 s` -> `18초` (ko), `18 秒` (ja), `18 s` (en); a value that is not a time quantity is kept."""
+    match = _QUANTITY.match(value)
+    if match is None:
+        return value
+    unit = match["unit"].lower()
+    key = "s" if unit.startswith("s") else "min" if unit.startswith("m") else "h"
+    return _UNIT_WORDS[key][lang].format(match["number"])
+
+
 def _localize(value: str, tz: tzinfo, lang: str) -> str:
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        return value
+        return localize_quantity(value, lang)
     # A time without an offset is ambiguous across KR/JP/UTC readers; leave it as written.
     if moment.tzinfo is None:
         return value

@@ -19,7 +19,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
 
 LANGUAGES = ("ko", "ja", "en")
@@ -167,8 +169,25 @@ HttpUrl = Annotated[
 ]
 
 
+# Unicode control characters (category Cc) other than tab and newline: XML 1.0 forbids most of them, so one
+# in any text would make the Atom/RSS feeds invalid; none has a use in a status text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _no_control_characters(value: object) -> object:
+    texts = value if isinstance(value, (list, tuple)) else [value]
+    for text in texts:
+        if isinstance(text, str) and (found := _CONTROL.search(text)):
+            raise ValueError(f"expected text without control characters (tab and newline are allowed), "
+                             f"got U+{ord(found.group()):04X} at character {found.start() + 1}")
+    return value
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    # Every text of every file and request goes through here, whichever entry point loaded it.
+    _texts_are_printable = field_validator("*", mode="after")(_no_control_characters)
 
 
 class Texts(Model):
@@ -201,9 +220,38 @@ class BusinessHours(Model):
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
 
 
+def _supported_holiday_countries() -> dict[str, list[str]]:
+    import holidays  # imported here: only loading a configuration needs the package's country table
+
+    return holidays.list_supported_countries()
+
+
+def _check_country(country: str) -> str:
+    if country not in _supported_holiday_countries():
+        raise ValueError(f"expected an ISO 3166 country code the `holidays` package knows (e.g. KR, JP, US, GB), "
+                         f"got {country!r}")
+    return country
+
+
 class HolidaySource(Model):
-    country: str = Field(description="ISO 3166 country code for the `holidays` package, e.g. KR or JP")
+    country: Annotated[str, AfterValidator(_check_country)] = Field(
+        description="ISO 3166 country code for the `holidays` package, e.g. KR or JP")
+    subdiv: str | None = Field(
+        default=None, description="Subdivision whose holidays apply (`holidays` codes: GB ENG, AU NSW, US CA); "
+                                  "a country's subdivisions differ, e.g. England's bank holidays")
     categories: list[str] = Field(default=["public"], description="`holidays` categories to observe")
+
+    @field_validator("subdiv")
+    @classmethod
+    def _known_subdivision(cls, subdiv: str | None, info: ValidationInfo) -> str | None:
+        country = info.data.get("country")
+        if subdiv is None or country is None:
+            return subdiv
+        known = _supported_holiday_countries()[country]
+        if subdiv not in known:
+            listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "") if known else "none"
+            raise ValueError(f"expected a subdivision of {country} ({listed}), got {subdiv!r}")
+        return subdiv
 
 
 class Region(Model):
@@ -281,6 +329,19 @@ class GuardrailConfig(Model):
     signed_urls: SignedUrlPolicy = SignedUrlPolicy()
 
 
+class NotificationsConfig(Model):
+    """Self-service subscriptions and notification timing (statusgen serve, statusgen notify)."""
+
+    api_url: str | None = Field(
+        default=None, description="Public address of `statusgen serve`; when set, every page shows a subscribe form")
+    database: str = Field(
+        default=".statusgen/subscribers.sqlite",
+        description="Subscriber database: a SQLite file (relative to the repository) or a PostgreSQL URL "
+                    "without password (postgresql://host/db); $STATUSGEN_DATABASE_URL overrides it")
+    sender: str = Field(default="status@example.com", description="From: address of mail to subscribers")
+    maintenance_reminder: Duration = Field(default="24h", description="Remind subscribers this long before a window")
+
+
 class Config(Model):
     page: PageConfig
     languages: list[Lang] = Field(description="Published languages; the first is the default served at /")
@@ -288,6 +349,7 @@ class Config(Model):
     services: list[Service]
     sla: SlaConfig
     guardrail: GuardrailConfig = GuardrailConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     schema_: str | None = Field(default=None, alias="$schema")
 
     @property

@@ -55,8 +55,10 @@ def assemble_sources(root: Path, work: Path) -> tuple[Path, Path]:
     return docs_dir, overrides
 
 
-def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, languages: list[str]) -> None:
-    """Build `docs_dir` into `site_dir` with the repository's `mkdocs.yml`; any warning is an error."""
+def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, languages: list[str],
+               extra: dict | None = None) -> None:
+    """Build `docs_dir` into `site_dir` with the repository's `mkdocs.yml`; any warning is an error.
+    `extra` is added to mkdocs' `extra` for the theme (the subscribe form's settings)."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -69,6 +71,7 @@ def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, lang
         config = load_config(str(root / MKDOCS_CONFIG), docs_dir=str(docs_dir), site_dir=str(site_dir))
         # The assembled overrides come first, as `theme.custom_dir` would put them.
         config["theme"].dirs.insert(0, str(overrides))
+        config["extra"].update(extra or {})
         mkdocs_build(config)
     except MkDocsException as exc:
         raise EngineFailed(f"mkdocs build failed: {exc}") from exc

@@ -94,9 +94,10 @@ def _non_negative(duration: timedelta) -> timedelta:
 
 
 @lru_cache(maxsize=None)
-def holiday_dates(country: str, categories: tuple[str, ...], year: int) -> frozenset[date]:
-    """Public holidays of one country and year, as the `holidays` package knows them."""
-    return frozenset(holidays_package.country_holidays(country, years=year, categories=categories))
+def holiday_dates(country: str, categories: tuple[str, ...], year: int,
+                  subdiv: str | None = None) -> frozenset[date]:
+    """Public holidays of one country (or one of its subdivisions) and year, as the `holidays` package knows them."""
+    return frozenset(holidays_package.country_holidays(country, subdiv=subdiv, years=year, categories=categories))
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class BusinessCalendar:
     weekdays: frozenset[int]  # 0 = Monday
     holiday_country: str | None = None
     holiday_categories: tuple[str, ...] = ("public",)
+    holiday_subdiv: str | None = None
     closures: frozenset[date] = field(default_factory=frozenset)
     # Per-year tables of opening hours and cumulative business time, filled on first use. Derived
     # from the fields above only, so the calendar stays a value: excluded from equality and hashing.
@@ -137,6 +139,7 @@ class BusinessCalendar:
             weekdays=frozenset(WEEKDAYS.index(day) for day in hours.days),
             holiday_country=region.holidays.country,
             holiday_categories=tuple(region.holidays.categories),
+            holiday_subdiv=region.holidays.subdiv,
             closures=frozenset(region.closures),
         )
 
@@ -152,7 +155,7 @@ class BusinessCalendar:
         if day in self.closures:
             return True
         return self.holiday_country is not None and day in holiday_dates(
-            self.holiday_country, self.holiday_categories, day.year
+            self.holiday_country, self.holiday_categories, day.year, self.holiday_subdiv
         )
 
     def is_business_day(self, day: date) -> bool:
@@ -371,7 +374,7 @@ _CALENDARS: dict[tuple, BusinessCalendar] = {}
 def _calendar_of(region: Region) -> BusinessCalendar:
     hours = region.business_hours
     key = (region.id, region.timezone, hours.start, hours.end, tuple(hours.days), region.holidays.country,
-           tuple(region.holidays.categories), tuple(region.closures))
+           region.holidays.subdiv, tuple(region.holidays.categories), tuple(region.closures))
     calendar = _CALENDARS.get(key)
     if calendar is None:
         calendar = _CALENDARS[key] = BusinessCalendar.for_region(region)

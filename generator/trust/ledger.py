@@ -443,6 +443,11 @@ def record_publication(repo_root: Path, origin: str, key_path: Path, now: dateti
     existing = read_ledger(root / LEDGER_PATH, LEDGER_PATH)
     appended = entries_to_append(existing, collect_rca_files(root), now)
     append_entries(root / LEDGER_PATH, appended)
+    if not (root / LEDGER_PATH).exists():
+        # A repository without any RCA yet (every first publish): the empty ledger is a valid ledger, and
+        # it is written so that the checkpoint, the served copy and later appends all have a file to match.
+        (root / LEDGER_PATH).parent.mkdir(parents=True, exist_ok=True)
+        (root / LEDGER_PATH).write_bytes(b"")
     entries = existing + appended
     checkpoint = write_checkpoint(root, entries, origin, key_path)
     return Publication(tuple(appended), tuple(entries), checkpoint, previous)

@@ -187,8 +187,16 @@ def test_an_unknown_macro_or_language_is_an_error():
 
 def test_values_that_are_not_times_with_an_offset_are_inserted_as_given(tmp_path):
     write(tmp_path, "note.ko.txt", "{a} / {b} / {c}")
-    rendered = render_macro(tmp_path, "note", "ko", {"a": "2025-10-02", "b": "2025-10-02T10:14", "c": "18 s"}, SEOUL)
-    assert rendered == "2025-10-02 / 2025-10-02T10:14 / 18 s"
+    rendered = render_macro(tmp_path, "note", "ko", {"a": "2025-10-02", "b": "2025-10-02T10:14", "c": "18 %"}, SEOUL)
+    assert rendered == "2025-10-02 / 2025-10-02T10:14 / 18 %"
+
+
+@pytest.mark.parametrize("lang, expected", [("ko", "18초 / 5분 / 2시간 / 40 ms"), ("ja", "18 秒 / 5 分 / 2 時間 / 40 ms"),
+                                            ("en", "18 s / 5 min / 2 h / 40 ms")])
+def test_units_of_time_in_a_value_are_written_in_the_texts_language(tmp_path, lang, expected):
+    write(tmp_path, f"note.{lang}.txt", "{a} / {b} / {c} / {d}")
+    values = {"a": "18 s", "b": "5min", "c": "2 h", "d": "40 ms"}
+    assert render_macro(tmp_path, "note", lang, values, SEOUL) == expected
 
 
 def test_placeholders_and_unfilled_placeholders():

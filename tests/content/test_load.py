@@ -218,3 +218,40 @@ def test_a_duplicate_key_names_both_lines(sample_repo):
     first = line_of(sample_repo, SAMPLE, "impact: major")
     assert problems == [f"{SAMPLE}:{first + 1}: impact: expected each field once, got a second 'impact' "
                         f"(the first is on line {first}); delete one of them"]
+
+
+def test_a_control_character_in_an_update_text_is_a_field_error_at_its_line(sample_repo):
+    # YAML's "\v" escape is how U+000B gets into a file; it used to pass check and break Atom/RSS.
+    problems = problems_after_edit(sample_repo, SAMPLE, "en: Since 2025-10-02 10:14 KST the KR ingest→incident p95 "
+                                   "latency has risen to 18 s.", 'en: "Since\\v 2025-10-02"\n      #')
+    line = line_of(sample_repo, SAMPLE, 'en: "Since\\v')
+    assert problems == [f"{SAMPLE}:{line}: updates[0].text.en: expected text without control "
+                                  "characters (tab and newline are allowed), got U+000B at character 6"]
+
+
+def test_check_refuses_a_control_character_in_any_text(sample_repo):
+    file = sample_repo / "maintenance/2025/2025-10-25-jp-search-upgrade.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace(
+        'ko: "[JP] 정기 점검', 'ko: "[JP]\\x1b 정기 점검'), encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--root", str(sample_repo)])
+    assert result.exit_code == 1
+    assert "2025-10-25-jp-search-upgrade.yaml:5: title.ko: expected text without control characters" in result.output
+    assert "got U+001B" in result.output
+
+
+def test_an_unknown_holiday_country_is_a_path_line_field_error(sample_repo):
+    problems = problems_after_edit(sample_repo, "status.yaml", "holidays: {country: KR,", "holidays: {country: XX,")
+    line = line_of(sample_repo, "status.yaml", "country: XX")
+    assert len(problems) == 1
+    assert problems[0].startswith(f"status.yaml:{line}: regions[0].holidays.country: expected an ISO 3166 country "
+                                  "code the `holidays` package knows"), problems
+    assert "got 'XX'" in problems[0]
+
+
+def test_an_unknown_holiday_subdivision_is_a_path_line_field_error(sample_repo):
+    problems = problems_after_edit(sample_repo, "status.yaml", "holidays: {country: KR,",
+                                   "holidays: {country: KR, subdiv: ENG,")
+    line = line_of(sample_repo, "status.yaml", "subdiv: ENG")
+    assert len(problems) == 1
+    assert problems[0].startswith(f"status.yaml:{line}: regions[0].holidays.subdiv: expected a subdivision of KR")
+    assert "got 'ENG'" in problems[0]

@@ -165,3 +165,17 @@ def test_position_difference_is_the_elapsed_business_time(config, a, b, region):
     for calendar in (region_calendar(config, region), TwentyFourSeven()):
         expected = calendar.elapsed(start, end) // timedelta(microseconds=1)
         assert max(0, calendar.position(end) - calendar.position(start)) == expected
+
+
+def test_a_subdivision_observes_its_own_holidays(config):
+    # 2025-08-04 is Scotland's summer bank holiday, 2025-08-25 England's: neither is the whole UK's.
+    region = config.regions[0].model_copy(update={
+        "id": "UK", "timezone": "Europe/London",
+        "holidays": config.regions[0].holidays.model_copy(update={"country": "GB", "subdiv": "ENG"})})
+    england = BusinessCalendar.for_region(region)
+    assert not england.is_business_day(date(2025, 8, 25))
+    assert england.is_business_day(date(2025, 8, 4))
+    scotland = BusinessCalendar.for_region(region.model_copy(update={
+        "holidays": region.holidays.model_copy(update={"subdiv": "SCT"})}))
+    assert not scotland.is_business_day(date(2025, 8, 4))
+    assert scotland.is_business_day(date(2025, 8, 25))

@@ -351,3 +351,22 @@ def test_after_a_publication_signatures_are_checked_from_the_signers_it_served(s
 
     assert f"commit {added[:12]} ('Add a signer', touches .github/) is signed by key" in problems
     assert "which is not in" in problems and "ledger/allowed_signers" in problems
+
+
+def test_first_publish_of_a_repository_without_any_rca_succeeds_with_an_empty_ledger(status, tmp_path):
+    # Every new company's first publish: no RCA yet, so nothing to append. An empty ledger is a valid ledger.
+    status.git("rm", "-q", "-r", "rca")
+    kept = status.root / "incidents" / "2025" / "2025-10-02-kr-ingest-latency.yaml"
+    text = kept.read_text(encoding="utf-8").replace("rca: 2025-10-02-kr-ingest-latency\n", "")
+    kept.write_text(text, encoding="utf-8")
+    status.repo.commit("No RCA yet", key=status.alice)
+
+    result = status.publish()
+
+    assert result.appended == () and result.checkpoint.size == 0
+    assert (status.root / ledger.LEDGER_PATH).read_bytes() == b""
+    entries, checkpoint = status.site_ledger(result.commit, tmp_path, "first")
+    assert entries == [] and checkpoint.size == 0
+    assert not status.git("status", "--porcelain").strip()
+    second = status.publish()
+    assert second.unchanged and second.commit == result.commit
