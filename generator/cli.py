@@ -294,9 +294,12 @@ def report_failures(what: str, problems: list[str]) -> None:
 @main.command()
 @root_option
 @click.option("--allowed-signers", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Trusted signers (default: .github/allowed_signers in --root).")
+              help="The pinned root of trust: the signers before the first checked commit (default: the "
+                   "list saved beside --saved-checkpoint, else the list as of --since, else the first "
+                   "commit's list). Each commit is then checked against the list in force at its parent.")
 @click.option("--saved-checkpoint", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="A checkpoint kept from an earlier verification; its .sig beside it is checked too.")
+              help="A checkpoint kept from an earlier verification; its .sig beside it is checked too, and "
+                   "its .allowed_signers beside it is the root of trust.")
 @since_option
 def verify(root: Path, allowed_signers: Path | None, saved_checkpoint: Path | None, since: str | None) -> None:
     """Check the RCA ledger, its signed checkpoint, the RCA files and the commit signatures."""
