@@ -337,6 +337,27 @@ def init(directory, name, languages, regions, services, url, signers, dashboard_
     click.echo(f"next: cd {directory} && bash scripts/setup && .venv/bin/statusgen doctor")
 
 
+@main.command()
+@root_option
+@click.option("--branch", default="gh-pages", show_default=True, help="The publish branch.")
+@click.option("--remote", default="origin", show_default=True)
+def doctor(root: Path, branch: str, remote: str) -> None:
+    """Check what publishing needs (git signing, allowed_signers, remote, publish branch, secret, versions)."""
+    from .doctor import diagnose
+
+    findings = diagnose(root, branch, remote)
+    for finding in findings:
+        mark = "ok  " if finding.ok else "warn" if finding.warning else "FAIL"
+        click.echo(f"{mark}  {finding.name}: {finding.detail}")
+        if not finding.ok and finding.fix:
+            click.echo(f"      fix: {finding.fix}")
+    failed = [f for f in findings if not f.ok and not f.warning]
+    if failed:
+        click.echo(f"{len(failed)} thing(s) to fix before you can publish.", err=True)
+        sys.exit(1)
+    click.echo("ready to publish")
+
+
 # ---------------------------------------------------------------- SLA
 
 @main.command()

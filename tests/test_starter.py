@@ -157,3 +157,12 @@ def test_init_check_build_publish_then_chromium_opens_each_language(tmp_path, ma
         assert page.locator('section[data-region="JP"] tr[data-component]').count() == 2
         assert errors == []
         page.close()
+
+
+def test_the_macros_init_ships_are_the_sample_repositorys_macros():
+    # One set of default macros: the package's copy (for installed use) must not drift from templates/macros.
+    from generator.starter import FILES
+
+    shipped = {p.name: p.read_bytes() for p in (FILES / "templates" / "macros").glob("*.txt")}
+    sample = {p.name: p.read_bytes() for p in (PROJECT / "templates" / "macros").glob("*.txt")}
+    assert shipped == sample
