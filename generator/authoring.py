@@ -512,6 +512,7 @@ def new_rca(root: Path, incident_id: str, now: datetime, force: bool = False) ->
     root = Path(root)
     loaded, incident = _load_incident(root, incident_id, "writing an RCA")
     rca_id = incident.rca or incident.id
+    now = local_moment(now, loaded.repository.config.region(incident.region).tz)
     languages = tuple(loaded.repository.config.languages)
     paths = [root / RCA_DIR / f"{rca_id}.{lang}.md" for lang in languages]
     existing = [p.relative_to(root).as_posix() for p in paths if p.exists()]
