@@ -166,3 +166,33 @@ def test_the_macros_init_ships_are_the_sample_repositorys_macros():
     shipped = {p.name: p.read_bytes() for p in (FILES / "templates" / "macros").glob("*.txt")}
     sample = {p.name: p.read_bytes() for p in (PROJECT / "templates" / "macros").glob("*.txt")}
     assert shipped == sample
+
+
+def test_init_in_a_terminal_prompts_for_what_is_missing(tmp_path):
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    target = tmp_path / "asked"
+    process = subprocess.Popen([sys.executable, "-m", "generator", "init", str(target), "--languages", "en"],
+                               stdin=slave, stdout=slave, stderr=slave, cwd=PROJECT, close_fds=True,
+                               env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    os.close(slave)
+    answers = [("Product name", "Acme Cloud"), ("Regions", "US:America/New_York:US"), ("Services", "api,console"),
+               ("Public address", "")]
+    seen = ""
+    try:
+        for prompt, answer in answers:
+            while prompt not in seen:
+                ready, _, _ = select.select([master], [], [], 60)
+                assert ready, f"no prompt {prompt!r}; got {seen!r}"
+                seen += os.read(master, 4096).decode(errors="replace")
+            os.write(master, (answer + "\n").encode())
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+        os.close(master)
+    config = yaml.safe_load((target / "status.yaml").read_text(encoding="utf-8"))
+    assert config["page"]["name"] == {"en": "Acme Cloud Service Status"}
+    assert [s["id"] for s in config["services"]] == ["api", "console"]
+    assert config["regions"][0]["timezone"] == "America/New_York"
