@@ -108,7 +108,7 @@ def test_check_warns_when_the_next_update_is_overdue(content_copy):
     _make_active(content_copy)
     result = run("check", "--root", str(content_copy), "--now", "2025-10-02T12:05:00+09:00")
     assert result.exit_code == 0
-    assert "is overdue by 15 min" in result.output
+    assert "is 15 min overdue" in result.output
 
 
 def test_no_warning_while_the_next_update_is_far_off(content_copy):
