@@ -1,14 +1,17 @@
 """Benchmark of the status API over loopback: requests/s and p50/p99 latency for GET and for PATCH.
 
 The server is `statusgen serve` in its own process on 127.0.0.1 over a temporary Git repository (the
-shipped sample plus 20 incidents made through POST); clients are threads with keep-alive httpx clients.
-Every PATCH appends an update to one of the 20 incidents, so every PATCH is a validated commit.
+shipped sample, `--incidents` generated ones committed beforehand with bench/build.py's generator, plus 20
+incidents made through POST); clients are threads with keep-alive httpx clients. Every PATCH appends an
+update to one of the 20 incidents, so every PATCH is a validated commit.
 
-    python bench/api.py [--get 2000] [--patch 200] [--concurrency 8]
+    python bench/api.py [--get 2000] [--patch 200] [--concurrency 8] [--incidents 0]
+    python bench/api.py --incidents 5000 --get 0 --patch 50 --concurrency 50   # issue 12's figure
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import socket
@@ -32,10 +35,15 @@ CONTENT = ["status.yaml", "incidents", "rca", "schemas", "templates"]
 TEXT = {"ko": "진행 상황을 공유합니다.", "ja": "進捗をお知らせします。", "en": "Progress update."}
 
 
-def make_repo(root: Path) -> None:
+def make_repo(root: Path, incidents: int) -> None:
     for name in CONTENT:
         source = PROJECT / name
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, root / name)
+    if incidents:
+        spec = importlib.util.spec_from_file_location("bench_build", PROJECT / "bench" / "build.py")
+        build = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(build)
+        build.write_incidents(root, incidents)
     for args in (["init", "-q", "-b", "main"], ["config", "user.name", "bench"], ["config", "user.email", "bench@example.com"],
                  ["add", "-A"], ["commit", "-q", "-m", "sample"]):
         subprocess.run(["git", "-C", str(root), *args], check=True)
@@ -50,7 +58,7 @@ def start_server(root: Path, token: str) -> tuple[subprocess.Popen, str]:
     server = subprocess.Popen([sys.executable, "-c", "from generator.cli import main; main()", "serve", "--root", str(root),
                                "--port", str(port)], env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    for _ in range(6000):  # a large repository takes a while to index
         try:
             httpx.get(f"{url}/openapi.json", timeout=1)
             return server, url
@@ -63,7 +71,7 @@ def start_server(root: Path, token: str) -> tuple[subprocess.Popen, str]:
 def run(requests: list, concurrency: int, url: str, token: str) -> tuple[float, list[float]]:
     def worker(chunk):
         timings = []
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=900) as client:
             for method, path, body in chunk:
                 start = time.perf_counter()
                 response = client.request(method, path, json=body)
@@ -90,16 +98,18 @@ def main() -> None:
     parser.add_argument("--get", type=int, default=2000)
     parser.add_argument("--patch", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--incidents", type=int, default=0, help="generated incidents in the repository")
     options = parser.parse_args()
     token = new_token()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "status"
         root.mkdir()
-        make_repo(root)
+        make_repo(root, options.incidents)
+        started = time.perf_counter()
         server, url = start_server(root, token)
         try:
             ids = []
-            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=900) as client:
                 for n in range(20):
                     response = client.post("/v1/status/incidents", json={
                         "id": f"bench-{n:02d}", "region": "KR", "severity": "S2", "impact": "major",
@@ -112,8 +122,10 @@ def main() -> None:
             gets = [("GET", f"/v1/status/{ids[i % len(ids)]}", None) for i in range(options.get)]
             patches = [("PATCH", f"/v1/status/{ids[i % len(ids)]}", {"update": {
                 "at": "2025-11-01T10:30:00+09:00", "status": "identified", "text": TEXT}}) for i in range(options.patch)]
-            print(f"statusgen API over loopback, {options.concurrency} client threads, server in its own process")
-            report("GET", *run(gets, options.concurrency, url, token))
+            print(f"statusgen API over loopback, {options.concurrency} client threads, server in its own process, "
+                  f"{options.incidents + 22} incidents; server start + 20 POST took {time.perf_counter() - started:.1f} s")
+            if gets:
+                report("GET", *run(gets, options.concurrency, url, token))
             report("PATCH", *run(patches, options.concurrency, url, token))
             commits = subprocess.run(["git", "-C", str(root), "rev-list", "--count", "HEAD"], capture_output=True,
                                      text=True, check=True).stdout.strip()

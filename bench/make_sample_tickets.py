@@ -18,6 +18,7 @@ import random
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -109,30 +110,8 @@ def _created(rng: random.Random, first_day: datetime, days: int, tz) -> datetime
 def synthetic_tickets(config: Config, count: int, seed: int, year: int = 2025, month: int = 10,
                       sample_extras: bool = True) -> list[dict]:
     """`count` tickets created in the month, plus (with `sample_extras`) the incident burst and the edges."""
-    rng = random.Random(seed)
-    first_day = datetime(year, month, 1)
-    days = ((first_day.replace(day=28) + timedelta(days=4)).replace(day=1) - first_day).days
-    rows: list[dict] = []
-    counters: dict[str, int] = {}
-    used = set(NAMED.values())
-
-    def new_id(created: datetime) -> str:
-        stamp = created.strftime("%Y%m%d")
-        while True:
-            counters[stamp] = counters.get(stamp, 0) + 1
-            ident = f"CS-{stamp}-{counters[stamp]:04d}"
-            if ident not in used:
-                used.add(ident)
-                return ident
-
-    severities, weights = zip(*SEVERITY_WEIGHTS.items())
-    for _ in range(count):
-        region = rng.choice(list(TENANTS))
-        tz = config.region(region).tz
-        created = _created(rng, first_day, days, tz)
-        severity = rng.choices(severities, weights)[0]
-        rows.append(make_ticket(config, rng, new_id(created), region, rng.choice(TENANTS[region]), severity,
-                                created, rng.choice(CATEGORIES)))
+    rng, first_day, days, new_id = _drawing(seed, year, month)
+    rows = list(_drawn(config, rng, count, first_day, days, new_id))
     if sample_extras:
         kr = config.region("KR").tz
         # The worked example: KR tenants report the ingest latency within minutes of the alarm.
@@ -155,6 +134,42 @@ def synthetic_tickets(config: Config, count: int, seed: int, year: int = 2025, m
                                     "billing"))
     rows.sort(key=lambda row: (row["created_at"], row["id"]))
     return rows
+
+
+def streamed_tickets(config: Config, count: int, seed: int, year: int = 2025, month: int = 10) -> Iterator[dict]:
+    """`synthetic_tickets(..., sample_extras=False)` one at a time and not sorted: for exports of any size."""
+    rng, first_day, days, new_id = _drawing(seed, year, month)
+    yield from _drawn(config, rng, count, first_day, days, new_id)
+
+
+def _drawing(seed: int, year: int, month: int):
+    rng = random.Random(seed)
+    first_day = datetime(year, month, 1)
+    days = ((first_day.replace(day=28) + timedelta(days=4)).replace(day=1) - first_day).days
+    counters: dict[str, int] = {}
+    used = set(NAMED.values())
+
+    def new_id(created: datetime) -> str:
+        stamp = created.strftime("%Y%m%d")
+        while True:
+            counters[stamp] = counters.get(stamp, 0) + 1
+            ident = f"CS-{stamp}-{counters[stamp]:04d}"
+            if ident not in used:
+                used.add(ident)
+                return ident
+
+    return rng, first_day, days, new_id
+
+
+def _drawn(config: Config, rng: random.Random, count: int, first_day: datetime, days: int, new_id) -> Iterator[dict]:
+    severities, weights = zip(*SEVERITY_WEIGHTS.items())
+    for _ in range(count):
+        region = rng.choice(list(TENANTS))
+        tz = config.region(region).tz
+        created = _created(rng, first_day, days, tz)
+        severity = rng.choices(severities, weights)[0]
+        yield make_ticket(config, rng, new_id(created), region, rng.choice(TENANTS[region]), severity, created,
+                          rng.choice(CATEGORIES))
 
 
 def main() -> None:

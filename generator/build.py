@@ -21,6 +21,7 @@ from .render.feeds import write_feeds
 from .render.ics import write_calendars
 from .render.engine import EngineFailed, assemble_sources, run_mkdocs
 from .render.pages import render_site_pages, write_pages
+from .render.subscribe import subscribe_extra
 
 
 class BuildFailed(Exception):
@@ -63,10 +64,11 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         site_dir = work / "site"
-        docs_dir, overrides = assemble_sources(root, work)
-        write_pages(pages, docs_dir)
         try:
-            run_mkdocs(root, docs_dir, overrides, site_dir, repository.config.languages)
+            docs_dir, overrides = assemble_sources(root, work)
+            write_pages(pages, docs_dir)
+            run_mkdocs(root, docs_dir, overrides, site_dir, repository.config.languages,
+                       subscribe_extra(repository.config))
         except EngineFailed as failed:
             raise BuildFailed(str(failed)) from failed
         write_machine_readable(repository, now, site_dir)

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .comms.checks import communication_problems
-from .content.load import Loaded, LoadFailed, Problem, load_content
+from .content.load import Loaded, LoadFailed, Problem, Source, load_content
+from .content.model import Config, Incident, Maintenance, Repository
 from .localtime import format_local_and_utc
 from .sla.calendar import region_calendar
 from .sla.engine import Status, maintenance_notice, next_update_due
@@ -48,6 +49,17 @@ def _line_of_key(path: Path, key: str) -> int:
     except OSError:
         return 1
     return next((number for number, line in enumerate(lines, start=1) if line.startswith(f"{key}:")), 1)
+
+
+def item_checks(root: Path, config: Config, item: Incident | Maintenance, source: Source,
+                now: datetime) -> list[Problem]:
+    """What `content_checks` reports for one loaded incident or maintenance file. Every check in
+    `content_checks` judges an incident or maintenance item on its own, so running them over a repository
+    holding only that item gives that file's results without reading the others (the status API's write
+    path). Macro files, the glossary and RCAs are other files: their problems are not the item's."""
+    incidents, maintenance = ((item,), ()) if isinstance(item, Incident) else ((), (item,))
+    repository = Repository(config=config, incidents=incidents, maintenance=maintenance, rcas=())
+    return content_checks(Loaded(repository, {item.id: source}, root), now)
 
 
 def maintenance_notice_problems(loaded: Loaded, now: datetime) -> list[Problem]:

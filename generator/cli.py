@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -452,19 +453,30 @@ def publish(root: Path, now: datetime | None, branch: str, key: Path, push: str 
 @click.option("--tokens", "tokens_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="YAML file of hashed API tokens (else $STATUSGEN_API_TOKENS_FILE or $STATUSGEN_API_TOKENS).")
 def serve(root: Path, host: str, port: int, tokens_file: Path | None) -> None:
-    """Serve the status API (POST /v1/status/incidents, PATCH /v1/status/{id}, GET); each write is a commit."""
+    """Serve the status API (POST /v1/status/incidents, PATCH /v1/status/{id}, GET; each write is a commit)
+    and the self-service subscriptions (/v1/subscriptions) when status.yaml sets notifications.api_url."""
+    import os
+
     import uvicorn
 
     from .service.api.app import create_app
+    from .service.api.subscriptions import mount_subscriptions
+    from .service.channels import Smtp
     from .service.ticketsync import emit_changes
     from .service.api.auth import TokenError, load_tokens
 
     try:
         tokens = load_tokens(tokens_file)
         app = create_app(root, tokens, on_write=[emit_changes])
+        off = mount_subscriptions(app, root, Smtp(os.environ.get("STATUSGEN_SMTP_HOST", "localhost"),
+                                                  int(os.environ.get("STATUSGEN_SMTP_PORT", "25")),
+                                                  user=os.environ.get("STATUSGEN_SMTP_USER"),
+                                                  password=os.environ.get("STATUSGEN_SMTP_PASSWORD")))
     except (TokenError, LoadFailed) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    if off:
+        click.echo(f"note: {off}", err=True)
     if not tokens:
         click.echo("warning: no API tokens configured; every request will get 401 (see `statusgen token`)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info")
@@ -489,49 +501,52 @@ def token(name: str, email: str, scopes: tuple[str, ...]) -> None:
 
 @main.command()
 @root_option
-@click.argument("incident_id")
+@now_option
+@click.argument("item_id", metavar="ID")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send and record nothing.")
 @click.option("--tenants", "tenants_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Tenants and routing (default: <root>/tenants.yaml).")
+              help="Tenants and routing (default: <root>/tenants.yaml when it exists).")
 @click.option("--smtp-host", envvar="STATUSGEN_SMTP_HOST", default="localhost", show_default=True)
 @click.option("--smtp-port", envvar="STATUSGEN_SMTP_PORT", type=int, default=25, show_default=True)
 @click.option("--backoff", type=float, default=0.5, show_default=True,
               help="Seconds before the first webhook retry; doubles on each further retry.")
-def notify(root: Path, incident_id: str, dry_run: bool, tenants_file: Path | None, smtp_host: str, smtp_port: int,
-           backoff: float) -> None:
-    """Send an incident's updates to its tenants, in their language, routed by plan; never twice."""
+@click.option("--workers", type=int, default=8, show_default=True, help="Addresses served in parallel.")
+def notify(root: Path, now: datetime | None, item_id: str, dry_run: bool, tenants_file: Path | None, smtp_host: str,
+           smtp_port: int, backoff: float, workers: int) -> None:
+    """Send an incident's updates or a maintenance's notices to tenants and subscribers; never twice."""
     import os
 
-    from .service.api.store import IncidentStore, NotFound
-    from .service.notifier import TENANTS_FILE, Smtp, load_tenants, plan_deliveries, send_deliveries
+    from .content.load import load_config
+    from .service.notifier import NotifyRefused, SendContext, Smtp, prepare, send_deliveries
 
     try:
-        store = IncidentStore(root)
-        incident = store.get(incident_id)
-        tenants = load_tenants(tenants_file or root / TENANTS_FILE)
+        config = load_config(root)
+        prepared = prepare(root, item_id, clock(now), tenants_file, config)
     except LoadFailed as failed:
         report_problems(failed.problems)
         sys.exit(1)
-    except NotFound:
-        click.echo(f"error: no incident with id {incident_id!r} in {root}/incidents", err=True)
+    except NotifyRefused as refused:
+        click.echo(f"error: {refused}", err=True)
         sys.exit(1)
-    deliveries, warnings = plan_deliveries(incident, tenants, store.config)
-    for warning in warnings:
+    for warning in prepared.warnings:
         click.echo(f"warning: {warning}", err=True)
     if dry_run:
-        for d in deliveries:
-            click.echo(f"would send {d.kind} #{d.update_index} to {d.tenant} by {d.channel} {d.target} ({d.message.lang})")
+        for d in prepared.deliveries:
+            click.echo(f"would send {d.notice.event} to {d.recipient} by {d.channel} {d.target} ({d.lang})")
             click.echo("  " + d.message.text.replace("\n", "\n  "))
         return
-    smtp = Smtp(smtp_host, smtp_port, tenants.sender, os.environ.get("STATUSGEN_SMTP_USER"),
+    smtp = Smtp(smtp_host, smtp_port, prepared.sender, os.environ.get("STATUSGEN_SMTP_USER"),
                 os.environ.get("STATUSGEN_SMTP_PASSWORD"))
-    report = send_deliveries(root, incident, deliveries, smtp, backoff=backoff)
+    report = send_deliveries(prepared.ledger, prepared.deliveries, SendContext(smtp=smtp, backoff=backoff),
+                             workers=workers)
     for d, attempts in report.sent:
-        click.echo(f"sent {d.kind} #{d.update_index} to {d.tenant} by {d.channel} {d.target}"
+        click.echo(f"sent {d.notice.event} to {d.recipient} by {d.channel} {d.target}"
                    + (f" after {attempts} attempts" if attempts > 1 else ""))
     for d, error in report.failed:
-        click.echo(f"failed {d.kind} #{d.update_index} to {d.tenant} by {d.channel} {d.target}: {error}", err=True)
-    click.echo(f"{len(report.sent)} sent, {len(report.skipped)} already sent, {len(report.failed)} failed")
+        click.echo(f"failed {d.notice.event} to {d.recipient} by {d.channel} {d.target}: {error}", err=True)
+    click.echo(f"{len(report.sent)} sent, {len(report.skipped)} already sent, "
+               + (f"{len(report.busy)} being sent by another run, " if report.busy else "")
+               + f"{len(report.failed)} failed")
     if report.failed:
         sys.exit(1)
 
@@ -541,31 +556,67 @@ def notify(root: Path, incident_id: str, dry_run: bool, tenants_file: Path | Non
 @click.option("--inbox", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="JSONL ticket updates to merge (default: <root>/.statusgen/sync/inbox.jsonl).")
 @click.option("--webhook", default=None, help="Also POST each new outbox event here, signed with "
-              "$STATUSGEN_WEBHOOK_SECRET.")
-def sync(root: Path, inbox: Path | None, webhook: str | None) -> None:
+              "$STATUSGEN_WEBHOOK_SECRET (refused without it).")
+@click.option("--discard", "discard", multiple=True, metavar="UPDATE_ID",
+              help="Give up on a pending ticket update: it is never retried again. Repeatable.")
+def sync(root: Path, inbox: Path | None, webhook: str | None, discard: tuple[str, ...]) -> None:
     """Sync tickets and incidents: merge ticket updates in, emit status/severity changes to the outbox."""
-    import os
-
-    from .service.ticketsync import OUTBOX, sync as run_sync
+    from .service.ticketsync import OUTBOX, discard_ticket_updates, sync as run_sync
+    from .service.webhook import MissingSecret, secret_from_env
 
     try:
-        report = run_sync(root, inbox, webhook, os.environ.get("STATUSGEN_WEBHOOK_SECRET", "").encode() or None)
+        secret = secret_from_env() if webhook else None
+        if discard:
+            discard_ticket_updates(root, list(discard))
+            click.echo(f"discarded {', '.join(discard)}")
+        report = run_sync(root, inbox, webhook, secret)
+    except MissingSecret as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     except LoadFailed as failed:
         report_problems(failed.problems)
         sys.exit(1)
     for line in report.applied:
         click.echo(f"applied {line}")
+    for line in report.pending:
+        click.echo(f"pending {line}", err=True)
     for line in report.rejected:
         click.echo(f"rejected {line}", err=True)
     for line in report.post_failures:
         click.echo(f"webhook failed {line}", err=True)
-    click.echo(f"{len(report.applied)} ticket update(s) applied, {len(report.rejected)} rejected; "
-               f"{len(report.emitted)} event(s) added to {OUTBOX}" + (f", {report.posted} posted" if webhook else ""))
-    if report.rejected or report.post_failures:
+    click.echo(f"{len(report.applied)} ticket update(s) applied, {len(report.pending)} pending, "
+               f"{len(report.rejected)} rejected; {len(report.emitted)} event(s) added to {OUTBOX}"
+               + (f", {report.posted} posted" if webhook else ""))
+    if report.pending or report.rejected or report.post_failures:
         sys.exit(1)
 
 
 # ---------------------------------------------------------------- monthly SLA report of tickets
+
+# Below this much input a report takes a couple of seconds at most: no progress bar (about 12,000 tickets).
+PROGRESS_MIN_BYTES = 8_000_000
+
+
+@contextmanager
+def progress_bar(files: list[Path], what: str):
+    """A progress bar over the bytes of `files` on stderr, for input big enough to take more than a few seconds
+    and only on a terminal (nothing when piped or redirected); yields the function that advances it, or None."""
+    total = 0
+    for path in files:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            pass  # reported by the reader as path:1
+    if total < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(f"reading {what}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda done: bar.advance(task, done)
 
 SAMPLE_TICKETS = Path("tickets") / "sample-2025-10.jsonl"
 # Where the public site is built from and written to: a private report must never land there.
@@ -588,9 +639,9 @@ def report(root: Path, now: datetime | None, month: str, ticket_files: tuple[Pat
            out: Path | None, skip_invalid: bool) -> None:
     """Monthly SLA report of support tickets per tenant and per region (private: never on the public site)."""
     from .content.load import load_repository
-    from .report.monthly import Month, monthly_report
+    from .report.monthly import Month, MonthFold
     from .report.render import render_report
-    from .report.tickets import read_tickets
+    from .report.tickets import ticket_chunks
 
     try:
         chosen = Month.parse(month)
@@ -609,17 +660,24 @@ def report(root: Path, now: datetime | None, month: str, ticket_files: tuple[Pat
         report_problems(failed.problems)
         sys.exit(1)
     files = list(ticket_files) or [root / SAMPLE_TICKETS]
-    imported = read_tickets(files, [region.id for region in repository.config.regions])
-    report_problems(list(imported.problems))
-    bad_rows = len({(problem.path, problem.line) for problem in imported.problems})
-    if imported.problems and not skip_invalid:
+    # Read and evaluated a chunk at a time (bounded memory for any size of export); nothing is written before
+    # every row has been read, so a bad row still stops the run with nothing reported.
+    problems: list[Problem] = []
+    fold, good = MonthFold(repository.config, chosen, clock(now)), 0
+    with progress_bar(files, "tickets") as advance:
+        for chunk in ticket_chunks(files, [region.id for region in repository.config.regions], problems,
+                                   progress=advance):
+            good += len(chunk)
+            fold.add(chunk)
+    report_problems(problems)
+    bad_rows = len({(problem.path, problem.line) for problem in problems})
+    if problems and not skip_invalid:
         click.echo(f"{bad_rows} bad row(s); nothing reported (use --skip-invalid to report the "
-                   f"{len(imported.tickets)} good one(s)).", err=True)
+                   f"{good} good one(s)).", err=True)
         sys.exit(1)
-    if imported.problems:
+    if problems:
         click.echo(f"{bad_rows} bad row(s) left out (listed in the report).", err=True)
-    result = monthly_report(imported.tickets, repository, chosen, clock(now),
-                            skipped=[str(p) for p in imported.problems])
+    result = fold.report(repository, skipped=[str(p) for p in problems])
     text = render_report(result, repository.config, lang, fmt)
     if out is None:
         click.echo(text, nl=False)

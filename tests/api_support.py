@@ -103,31 +103,53 @@ class WebhookReceiver:
     keeping every accepted body.
     """
 
-    def __init__(self, secret: str = WEBHOOK_SECRET, fail_first: int = 0):
-        self.secret = secret.encode()
+    def __init__(self, secret: str | None = WEBHOOK_SECRET, fail_first: int = 0, delay: float = 0.0,
+                 hold_request: int | None = None):
+        self.secret = secret.encode() if secret else None  # None: a Slack/Teams-like receiver, no signature
         self.fail_first = fail_first
+        self.delay = delay  # seconds before answering: makes concurrent senders overlap
+        # The request with this number is held unanswered until `release` is set, then dropped unaccepted:
+        # a test kills the sender while it waits.
+        self.hold_request = hold_request
+        self.held, self.release = threading.Event(), threading.Event()
         self.requests = 0
         self.accepted: list[dict] = []
         self.deliveries: list[str] = []
+        self.lock = threading.Lock()
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests += 1
-                if receiver.requests <= receiver.fail_first:
+                with receiver.lock:
+                    receiver.requests += 1
+                    number = receiver.requests
+                if number == receiver.hold_request:
+                    receiver.held.set()
+                    receiver.release.wait(30)
                     return self._answer(503)
-                if not verify_signature(receiver.secret, self.headers[TIMESTAMP_HEADER] or "", body,
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                if number <= receiver.fail_first:
+                    return self._answer(503)
+                if receiver.secret and not verify_signature(receiver.secret, self.headers[TIMESTAMP_HEADER] or "", body,
                                         self.headers[SIGNATURE_HEADER] or ""):
                     return self._answer(401)
-                receiver.accepted.append(json.loads(body))
-                receiver.deliveries.append(self.headers[DELIVERY_HEADER])
+                payload = json.loads(body)
+                if payload.get("event") == "subscription.challenge":  # what a subscribed receiver must answer
+                    return self._answer(200, json.dumps({"challenge": payload["challenge"]}).encode())
+                with receiver.lock:
+                    receiver.accepted.append(payload)
+                    receiver.deliveries.append(self.headers[DELIVERY_HEADER])
                 self._answer(200)
 
-            def _answer(self, status):
+            def _answer(self, status, body: bytes = b""):
                 self.send_response(status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(body)))
+                if body:
+                    self.send_header("Content-Type", "application/json")
                 self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, format, *args):  # noqa: A002
                 pass
@@ -146,11 +168,14 @@ class SmtpSink:
 
     def __init__(self):
         self.messages = []
+        self.mail_options = []  # the MAIL FROM parameters of each message, e.g. ["BODY=8BITMIME"]
         sink = self
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):
-                sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+                sink.messages.append(message_from_bytes(envelope.original_content or envelope.content,
+                                                        policy=policy.default))
+                sink.mail_options.append(list(envelope.mail_options))
                 return "250 OK"
 
         with socket.socket() as probe:

@@ -25,6 +25,7 @@ from .model import (
     Texts,
 )
 from .macrofiles import MACRO_DIR, Macro, load_macros
+from .tree import LINK_REFUSED, REPOSITORY_SOURCES, outside_links
 
 if typing.TYPE_CHECKING:
     from .glossary import Glossary
@@ -201,8 +202,17 @@ def content_files(root: Path, directory: str, suffixes: tuple[str, ...]) -> list
     return sorted(p for p in base.rglob("*") if p.is_file() and p.name.endswith(suffixes) and not p.name.startswith("."))
 
 
+def refuse_outside_links(root: Path, paths: tuple[str, ...] = REPOSITORY_SOURCES) -> None:
+    """Before anything is read: a content file or site source that is a link out of the repository is an
+    error naming the link (never its target or what the target holds). See `content.tree`."""
+    links = outside_links(root, paths)
+    if links:
+        raise LoadFailed([Problem(link, 1, "", LINK_REFUSED) for link in links])
+
+
 def load_config(root: Path) -> Config:
     problems: list[Problem] = []
+    refuse_outside_links(root, (CONFIG_FILE,))
     file = root / CONFIG_FILE
     if not file.is_file():
         raise LoadFailed([Problem(CONFIG_FILE, 1, "", f"expected the configuration file {CONFIG_FILE} in {root}")])
@@ -264,17 +274,18 @@ def load_repository(root: Path) -> Repository:
 def load_content(root: Path) -> Loaded:
     """Load and validate everything, keeping file positions; raises LoadFailed with every problem found."""
     root = Path(root)
+    refuse_outside_links(root)
     config = load_config(root)
     problems: list[Problem] = []
     incidents = _load_all(root, INCIDENT_DIR, Incident, config, problems)
     maintenance = _load_all(root, MAINTENANCE_DIR, Maintenance, config, problems)
     _check_unique_ids([*incidents, *maintenance], problems)
-    rcas = _load_rcas(root, config, problems)
+    rcas = load_rcas(root, config, problems)
     known_rcas = {rca.id for rca in rcas}
     for incident, source in incidents:
-        if incident.rca and incident.rca not in known_rcas:
-            problems.append(Problem(source.path, source.doc.line_of(("rca",)), "rca",
-                                    f"expected the id of an RCA in {RCA_DIR}/ ({incident.rca}.<lang>.md), found none"))
+        problem = missing_rca_problem(incident, source, known_rcas)
+        if problem:
+            problems.append(problem)
     known_incidents = {incident.id for incident, _ in incidents}
     # A broken incident file may be the one an RCA points at: report the file, not a cascade of references.
     incident_files_ok = len(incidents) == len(content_files(root, INCIDENT_DIR, (".yaml", ".yml")))
@@ -310,29 +321,55 @@ def _read_macros(root: Path) -> dict[tuple[str, str], Macro] | None:
     return load_macros(folder) if folder.is_dir() else None
 
 
+def load_item(root: Path, file: Path, model: type[Incident] | type[Maintenance], config: Config,
+              problems: list[Problem], text: str | None = None):
+    """One incident or maintenance file with every rule that needs only it and the configuration:
+    `(item, source)`, or None with the reasons added to `problems`. `check` and the API share it."""
+    source = _read_yaml(root, file, problems, text=text)
+    if source is None:
+        return None
+    value = _validate(model, source, problems)
+    if value is None:
+        return None
+    check = _check_incident if model is Incident else _check_maintenance
+    found = check(value, source, config)
+    problems.extend(found)
+    if any(p.level == "error" for p in found):
+        return None
+    return value, source
+
+
 def _load_all(root, directory, model, config, problems):
     loaded = []
     for file in content_files(root, directory, (".yaml", ".yml")):
-        source = _read_yaml(root, file, problems)
-        if source is None:
-            continue
-        value = _validate(model, source, problems)
-        if value is None:
-            continue
-        check = _check_incident if model is Incident else _check_maintenance
-        found = check(value, source, config)
-        problems.extend(found)
-        if not any(p.level == "error" for p in found):
-            loaded.append((value, source))
+        item = load_item(root, file, model, config, problems)
+        if item is not None:
+            loaded.append(item)
     return loaded
+
+
+def duplicate_id_problem(item_id: str, source: Source, first_seen: dict[str, str]) -> Problem | None:
+    """The error for an id that the file `first_seen[item_id]` already uses (ids span incidents and
+    maintenance)."""
+    if item_id not in first_seen or first_seen[item_id] == source.path:
+        return None
+    return Problem(source.path, source.doc.line_of(("id",)), "id",
+                   f"expected a unique id, got {item_id!r} which {first_seen[item_id]} already uses")
+
+
+def missing_rca_problem(incident: Incident, source: Source, known_rcas: set[str]) -> Problem | None:
+    if not incident.rca or incident.rca in known_rcas:
+        return None
+    return Problem(source.path, source.doc.line_of(("rca",)), "rca",
+                   f"expected the id of an RCA in {RCA_DIR}/ ({incident.rca}.<lang>.md), found none")
 
 
 def _check_unique_ids(items, problems):
     first_seen: dict[str, str] = {}
     for item, source in items:
-        if item.id in first_seen:
-            problems.append(Problem(source.path, source.doc.line_of(("id",)), "id",
-                                    f"expected a unique id, got {item.id!r} which {first_seen[item.id]} already uses"))
+        problem = duplicate_id_problem(item.id, source, first_seen)
+        if problem:
+            problems.append(problem)
         else:
             first_seen[item.id] = source.path
 
@@ -470,7 +507,7 @@ def _front_line(file: Path, key: str) -> int:
     return 0
 
 
-def _load_rcas(root: Path, config: Config, problems: list[Problem]) -> list[Rca]:
+def load_rcas(root: Path, config: Config, problems: list[Problem]) -> list[Rca]:
     rcas: list[Rca] = []
     for file in content_files(root, RCA_DIR, (".md",)):
         rel = file.relative_to(root).as_posix()

@@ -9,6 +9,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -143,9 +144,50 @@ def _check_zone(value: str) -> str:
 
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=120)]
 
+_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>\"'`\\]")
+
+
+def _check_http_url(value: str) -> str:
+    """Every address in config and content is a web address: `javascript:`, `data:`, `vbscript:`, `file:`
+    and the like are refused here, once, for check, build, publish, verify and the API alike."""
+    if _URL_FORBIDDEN.search(value):
+        raise ValueError(f"expected an http(s) URL without spaces, quotes or angle brackets, got {value!r}")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ValueError(f"expected an http(s) URL, got {value!r}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http(s) URL such as https://status.example.com/, got {value!r}")
+    return value
+
+
+# An absolute http:// or https:// address with a host.
+HttpUrl = Annotated[
+    str,
+    AfterValidator(_check_http_url),
+    WithJsonSchema({"type": "string", "format": "uri", "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s<>\"'`\\]+$"}),
+]
+
+
+# Unicode control characters (category Cc) other than tab and newline: XML 1.0 forbids most of them, so one
+# in any text would make the Atom/RSS feeds invalid; none has a use in a status text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _no_control_characters(value: object) -> object:
+    texts = value if isinstance(value, (list, tuple)) else [value]
+    for text in texts:
+        if isinstance(text, str) and (found := _CONTROL.search(text)):
+            raise ValueError(f"expected text without control characters (tab and newline are allowed), "
+                             f"got U+{ord(found.group()):04X} at character {found.start() + 1}")
+    return value
+
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    # Every text of every file and request goes through here, whichever entry point loaded it.
+    _texts_are_printable = field_validator("*", mode="after")(_no_control_characters)
 
 
 class Texts(Model):
@@ -168,7 +210,7 @@ class Texts(Model):
 class PageConfig(Model):
     name: Texts
     description: Texts
-    url: str = Field(description="Public address of the status site, e.g. https://status.example.com/")
+    url: HttpUrl = Field(description="Public address of the status site, e.g. https://status.example.com/")
     support: Texts | None = Field(default=None, description="How customers reach support (RCA contact).")
 
 
@@ -287,6 +329,19 @@ class GuardrailConfig(Model):
     signed_urls: SignedUrlPolicy = SignedUrlPolicy()
 
 
+class NotificationsConfig(Model):
+    """Self-service subscriptions and notification timing (statusgen serve, statusgen notify)."""
+
+    api_url: str | None = Field(
+        default=None, description="Public address of `statusgen serve`; when set, every page shows a subscribe form")
+    database: str = Field(
+        default=".statusgen/subscribers.sqlite",
+        description="Subscriber database: a SQLite file (relative to the repository) or a PostgreSQL URL "
+                    "without password (postgresql://host/db); $STATUSGEN_DATABASE_URL overrides it")
+    sender: str = Field(default="status@example.com", description="From: address of mail to subscribers")
+    maintenance_reminder: Duration = Field(default="24h", description="Remind subscribers this long before a window")
+
+
 class Config(Model):
     page: PageConfig
     languages: list[Lang] = Field(description="Published languages; the first is the default served at /")
@@ -294,6 +349,7 @@ class Config(Model):
     services: list[Service]
     sla: SlaConfig
     guardrail: GuardrailConfig = GuardrailConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     schema_: str | None = Field(default=None, alias="$schema")
 
     @property
@@ -346,7 +402,7 @@ class ImpactMetric(Model):
 
 class EvidenceLink(Model):
     title: Texts
-    url: str
+    url: HttpUrl
 
 
 class Owner(Model):

@@ -13,6 +13,8 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ..content.tree import LINK_REFUSED, outside_links
+
 MKDOCS_CONFIG = "mkdocs.yml"
 THEME = Path(__file__).parent / "theme"
 SITE_SOURCES = "site/docs"  # the repository's own pages and assets, copied over the built-in ones
@@ -36,7 +38,13 @@ class _WarningCounter(logging.Handler):
 
 def assemble_sources(root: Path, work: Path) -> tuple[Path, Path]:
     """`(docs_dir, overrides_dir)` under `work`: the built-in theme's pages and templates with the
-    repository's own copied over them. The rendered pages are written into `docs_dir` afterwards."""
+    repository's own copied over them. The rendered pages are written into `docs_dir` afterwards.
+
+    A link in the repository's sources that leads out of it is refused before anything is copied: the
+    copy follows links, and whatever it copies is served to the world."""
+    links = outside_links(root, (MKDOCS_CONFIG, SITE_SOURCES, SITE_OVERRIDES))
+    if links:
+        raise EngineFailed("\n".join(f"{link}: {LINK_REFUSED}" for link in links))
     docs_dir, overrides = work / "docs", work / "overrides"
     shutil.copytree(THEME / "docs", docs_dir)
     shutil.copytree(THEME / "overrides", overrides)
@@ -47,8 +55,10 @@ def assemble_sources(root: Path, work: Path) -> tuple[Path, Path]:
     return docs_dir, overrides
 
 
-def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, languages: list[str]) -> None:
-    """Build `docs_dir` into `site_dir` with the repository's `mkdocs.yml`; any warning is an error."""
+def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, languages: list[str],
+               extra: dict | None = None) -> None:
+    """Build `docs_dir` into `site_dir` with the repository's `mkdocs.yml`; any warning is an error.
+    `extra` is added to mkdocs' `extra` for the theme (the subscribe form's settings)."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -61,6 +71,7 @@ def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, lang
         config = load_config(str(root / MKDOCS_CONFIG), docs_dir=str(docs_dir), site_dir=str(site_dir))
         # The assembled overrides come first, as `theme.custom_dir` would put them.
         config["theme"].dirs.insert(0, str(overrides))
+        config["extra"].update(extra or {})
         mkdocs_build(config)
     except MkDocsException as exc:
         raise EngineFailed(f"mkdocs build failed: {exc}") from exc

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 import markdown
-import nh3
 import yaml
 from markupsafe import Markup
 
 from ..localtime import format_local_and_utc, format_local_time_and_utc, format_month
 from ..content.model import ComponentStatus, Incident, Maintenance, Rca, Repository, Texts
+from .sanitize import page_title, sanitize_text_html
 from .status import (
     as_of,
     component_states,
@@ -36,7 +36,6 @@ from .status import (
 from .uptime import uptime_history
 
 RECENT_COUNT = 5
-ALLOWED_TAGS = {"p", "a", "strong", "em", "code", "ul", "ol", "li", "br", "b", "i"}
 
 
 def _load_strings() -> dict[str, dict[str, str]]:
@@ -61,7 +60,7 @@ def render_text(text: str | None) -> Markup:
         return Markup("<p>") + Markup.escape(" ".join(text.split())) + Markup("</p>")
     _MARKDOWN.reset()
     html = _MARKDOWN.convert(text)
-    clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}}, link_rel="noopener nofollow")
+    clean = sanitize_text_html(html)
     return Markup(" ".join(clean.split("\n")))
 
 
@@ -156,6 +155,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["md"] = render_text
+    env.filters["page_title"] = page_title
     return env
 
 

@@ -6,7 +6,6 @@ report holds tickets to exactly the rules `statusgen sla` applies to incidents.
 """
 from __future__ import annotations
 
-import gc
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -14,10 +13,13 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Literal, Sequence
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from ..content.model import Config, Incident, Repository, Severity
 from ..sla.calendar import Calendar, TwentyFourSeven, calendar_for
 from ..sla.engine import Clock, Pause, Status, TicketTimes, _pauses_as_of, evaluate_incident, measure
-from .tickets import Ticket
+from .columnar import ACHIEVED, BREACHED, NONE, columns, evaluate, microseconds
+from .tickets import CHUNK, Ticket
 
 Verdict = Literal["met", "missed", "no_data", "no_target"]
 SEVERITIES = tuple(Severity)
@@ -473,55 +475,10 @@ class MonthlyReport:
         }
 
 
-def _severity_row(severity: Severity, results: list[TicketResult], target: float | None) -> SeverityRow:
-    statuses = Counter(r.attainment for r in results)
-    decided = statuses[Status.achieved] + statuses[Status.breached]
-    attainment = percent(statuses[Status.achieved], decided)
-    # Percentiles over the events that happened by `now`; open tickets have no resolution time yet.
-    first = [r.first_response_time.elapsed_seconds for r in results if r.first_response_time.at is not None]
-    resolution = [r.resolution_time.elapsed_seconds for r in results if r.resolution_time.at is not None]
-    return SeverityRow(
-        severity, len(results), statuses[Status.achieved], decided, attainment, target,
-        verdict(attainment, target),
-        {p: nearest_rank(first, p) for p in PERCENTILES}, {p: nearest_rank(resolution, p) for p in PERCENTILES},
-    )
-
-
 def _all_kept(within: int, decided: int) -> Compliance:
     """A per-item target with no percentage target (OLA, RCA): met only when every decided item kept it."""
     value = percent(within, decided)
     return Compliance(within, decided, value, 100.0, verdict(value, 100.0))
-
-
-def _group(scope, key: str, results: list[TicketResult], rcas: list[RcaResult], config: Config,
-           month: Month, breached: set[str]) -> GroupReport:
-    by_severity: dict[Severity, list[TicketResult]] = defaultdict(list)
-    for r in results:
-        by_severity[r.ticket.severity].append(r)
-    rows = tuple(_severity_row(s, by_severity[s], config.sla.policies[s].attainment_target) for s in SEVERITIES)
-    gaps = [state.status for r in results for _, _, state in r.gaps]
-    gaps_ok, gaps_bad = gaps.count(Status.achieved), gaps.count(Status.breached)
-    uic_target = config.sla.update_interval_compliance_target
-    uic_value = percent(gaps_ok, gaps_ok + gaps_bad)
-    owners = Counter(r.owner_assigned.status for r in results)
-    rca_counts = Counter(r.status for r in rcas)
-    scores = [r.ticket.csat for r in results if r.ticket.csat is not None]
-    mean = round(sum(scores) / len(scores), 2) if scores else None
-    daily = [0] * month.days
-    for r in results:
-        daily[r.day - 1] += 1
-    return GroupReport(
-        scope=scope, key=key, tickets=len(results), severities=rows,
-        update_interval_compliance=Compliance(gaps_ok, gaps_ok + gaps_bad, uic_value, uic_target,
-                                              verdict(uic_value, uic_target)),
-        owner_assigned=_all_kept(owners[Status.achieved], owners[Status.achieved] + owners[Status.breached]),
-        rca=_all_kept(rca_counts[Status.achieved], rca_counts[Status.achieved] + rca_counts[Status.breached]),
-        rca_incidents=tuple(rcas),
-        csat=Compliance(sum(s >= config.sla.csat_target for s in scores), len(scores), mean, config.sla.csat_target,
-                        verdict(mean, config.sla.csat_target)),
-        breached_tickets=tuple(sorted({r.ticket.id for r in results} & breached)),
-        daily=tuple(daily),
-    )
 
 
 def rca_results(repository: Repository, month: Month, now: datetime) -> list[tuple[Incident, RcaResult]]:
@@ -547,63 +504,180 @@ def monthly_report(tickets: Iterable[Ticket], repository: Repository, month: Mon
     """The report of the tickets created in `month` (each in its region's local time), as of `now`.
 
     Every ticket's region must be one of the configuration's (`read_tickets(..., regions=...)` checks it)."""
-    # Each ticket's result adds a dozen objects that live to the end of the report, so the cyclic collector
-    # would scan the growing heap again and again (several seconds of 100,000 tickets) and find nothing:
-    # results and groups hold no reference cycles. Off meanwhile; reference counting still frees garbage.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _monthly_report(tickets, repository, month, now, skipped)
-    finally:
-        if collecting:
-            gc.enable()
+    fold = MonthFold(repository.config, month, now)
+    chunk: list[Ticket] = []
+    for ticket in tickets:
+        chunk.append(ticket)
+        if len(chunk) >= CHUNK:
+            fold.add(chunk)
+            chunk = []
+    fold.add(chunk)
+    return fold.report(repository, skipped)
 
 
-def _monthly_report(tickets: Iterable[Ticket], repository: Repository, month: Month, now: datetime,
-                    skipped: Sequence[str]) -> MonthlyReport:
-    config = repository.config
-    zones = {region.id: region.tz for region in config.regions}
-    plans = {(region.id, severity): TicketPlan.of(config, region.id, severity)
-             for region in config.regions for severity in SEVERITIES}
-    results = [evaluate_ticket_clocks(t, plans[t.region, t.severity], now)
-               for t in tickets if month.contains(t.created_at, zones[t.region])]
-    results.sort(key=lambda r: (r.ticket.created_at, r.ticket.id))
-    breaches = [b for r in results for b in breaches_of(r, now)]
-    breached = {b.ticket_id for b in breaches}
-    incidents = rca_results(repository, month, now)
-    linked: dict[str, set[str]] = defaultdict(set)  # incident id -> tenants, from the incident and its tickets
-    for incident, _ in incidents:
-        linked[incident.id].update(incident.tenants)
-    for r in results:
-        if r.ticket.incident_id:
-            linked[r.ticket.incident_id].add(r.ticket.tenant)
-    by_region: dict[str, list[TicketResult]] = defaultdict(list)
-    by_tenant: dict[str, list[TicketResult]] = defaultdict(list)
-    for r in results:
-        by_region[r.ticket.region].append(r)
-        by_tenant[r.ticket.tenant].append(r)
-    all_rcas = [rca for _, rca in incidents]
-    regions = tuple(
-        _group("region", region.id, by_region[region.id], [x for x in all_rcas if x.region == region.id], config,
-               month, breached)
-        for region in config.regions
-    )
-    tenants = tuple(
-        _group("tenant", tenant, by_tenant[tenant], [x for x in all_rcas if tenant in linked[x.incident]], config,
-               month, breached)
-        for tenant in sorted(by_tenant)
-    )
-    targets = {
-        "attainment": {s.value: config.sla.policies[s].attainment_target for s in SEVERITIES},
-        "update_interval_compliance": config.sla.update_interval_compliance_target,
-        "csat": config.sla.csat_target,
-        "rca_due": {s.value: config.sla.policies[s].rca_due for s in SEVERITIES if config.sla.policies[s].rca_due},
-        "owner_assigned": {s.value: d for s, d in config.sla.ola.owner_assigned.items()},
-    }
-    return MonthlyReport(
-        month=month, now=now,
-        overall=_group("all", "all", results, all_rcas, config, month, breached),
-        regions=regions, tenants=tenants,
-        breaches=tuple(sorted(breaches, key=lambda b: (b.region, b.tenant, b.started, b.ticket_id, b.metric))),
-        skipped=tuple(skipped), targets=targets,
+class MonthFold:
+    """The month's report built a chunk of tickets at a time: each chunk is evaluated on columns
+    (`columnar.evaluate`) and folded into a few small integers per ticket, so only one chunk of `Ticket` values is
+    alive at once whatever the size of the export. Breached tickets are measured once more by the per-ticket
+    path, which gives each breach its due time (the engine's `measure`)."""
+
+    def __init__(self, config: Config, month: Month, now: datetime):
+        self.config, self.month, self.now = config, month, now
+        self.regions = [region.id for region in config.regions]
+        self.plans = [TicketPlan.of(config, region, severity) for region in self.regions for severity in SEVERITIES]
+        self.plan_code = {(region, severity): i * len(SEVERITIES) + j
+                          for i, region in enumerate(self.regions) for j, severity in enumerate(SEVERITIES)}
+        self.severity_code = {severity: j for j, severity in enumerate(SEVERITIES)}
+        self.region_code = {region: i for i, region in enumerate(self.regions)}
+        # UTC microseconds of each local midnight of the month and of the next month's first, per region
+        self.midnights = {}
+        for region in config.regions:
+            tz = region.tz
+            days = [datetime(month.year, month.month, d, tzinfo=tz) for d in range(1, month.days + 1)]
+            self.midnights[region.id] = [microseconds(d) for d in (*days, month.bounds(tz)[1])]
+        self.tenant_code: dict[str, int] = {}
+        self.parts: list[dict[str, np.ndarray]] = []
+        self.breaches: list[Breach] = []
+        self.linked: set[tuple[str, str]] = set()  # (incident id, tenant) of the month's tickets
+
+    def add(self, tickets: Sequence[Ticket]) -> None:
+        inside, days = [], []
+        for t in tickets:
+            bounds = self.midnights[t.region]
+            created = microseconds(t.created_at)
+            if bounds[0] <= created < bounds[-1]:
+                inside.append(t)
+                days.append(bisect_right(bounds, created))
+        if not inside:
+            return
+        codes = [self.plan_code[t.region, t.severity] for t in inside]
+        result = evaluate(columns(inside, codes), self.plans, self.now)
+        tenant_code = self.tenant_code
+        n = len(inside)
+        gap_statuses = result.gaps.status
+        first, resolution = result.first_response, result.resolution
+        self.parts.append({
+            "region": np.array([self.region_code[t.region] for t in inside], dtype=np.int16),
+            "tenant": np.array([tenant_code.setdefault(t.tenant, len(tenant_code)) for t in inside], dtype=np.int32),
+            "severity": np.array([self.severity_code[t.severity] for t in inside], dtype=np.int8),
+            "attainment": result.attainment,
+            # elapsed seconds of the events that happened by `now`, else -1 (left out of the percentiles)
+            "first": np.where(first.at != NONE, first.elapsed_seconds, -1),
+            "resolution": np.where(resolution.at != NONE, resolution.elapsed_seconds, -1),
+            "owner": result.owner_assigned.status,
+            "gaps_ok": np.bincount(result.gap_ticket[gap_statuses == ACHIEVED], minlength=n).astype(np.int32),
+            "gaps_bad": np.bincount(result.gap_ticket[gap_statuses == BREACHED], minlength=n).astype(np.int32),
+            "csat": np.array([t.csat or 0 for t in inside], dtype=np.int8),
+            "day": np.array(days, dtype=np.int8),
+        })
+        for row in np.flatnonzero(result.breached).tolist():
+            t = inside[row]
+            self.breaches.extend(breaches_of(evaluate_ticket_clocks(t, self.plans[codes[row]], self.now), self.now))
+        self.linked.update((t.incident_id, t.tenant) for t in inside if t.incident_id)
+
+    def report(self, repository: Repository, skipped: Sequence[str] = ()) -> MonthlyReport:
+        config, month, now = self.config, self.month, self.now
+        names = ("region", "tenant", "severity", "attainment", "first", "resolution", "owner", "gaps_ok", "gaps_bad",
+                 "csat", "day")
+        kinds = (np.int16, np.int32, np.int8, np.int8, np.int64, np.int64, np.int8, np.int32, np.int32, np.int8, np.int8)
+        cols = {name: (np.concatenate([part[name] for part in self.parts]) if self.parts
+                       else np.empty(0, dtype=kind)) for name, kind in zip(names, kinds)}
+        self.parts = []
+        breached: dict[tuple[str, str], set[str]] = defaultdict(set)  # (scope, key) -> ticket ids
+        for b in self.breaches:
+            breached["all", "all"].add(b.ticket_id)
+            breached["region", b.region].add(b.ticket_id)
+            breached["tenant", b.tenant].add(b.ticket_id)
+        incidents = rca_results(repository, month, now)
+        linked: dict[str, set[str]] = defaultdict(set)  # incident id -> tenants, from the incident and its tickets
+        for incident, _ in incidents:
+            linked[incident.id].update(incident.tenants)
+        for incident_id, tenant in self.linked:
+            linked[incident_id].add(tenant)
+        all_rcas = [rca for _, rca in incidents]
+        everything = np.arange(len(cols["region"]))
+        by_region = _rows_by(cols["region"], len(self.regions))
+        regions = tuple(
+            _group_of_columns("region", region, cols, by_region[i], [x for x in all_rcas if x.region == region],
+                              config, month, breached["region", region])
+            for i, region in enumerate(self.regions)
+        )
+        by_tenant = _rows_by(cols["tenant"], len(self.tenant_code))
+        tenants = tuple(
+            _group_of_columns("tenant", tenant, cols, by_tenant[self.tenant_code[tenant]],
+                              [x for x in all_rcas if tenant in linked[x.incident]], config, month,
+                              breached["tenant", tenant])
+            for tenant in sorted(self.tenant_code)
+        )
+        targets = {
+            "attainment": {s.value: config.sla.policies[s].attainment_target for s in SEVERITIES},
+            "update_interval_compliance": config.sla.update_interval_compliance_target,
+            "csat": config.sla.csat_target,
+            "rca_due": {s.value: config.sla.policies[s].rca_due for s in SEVERITIES if config.sla.policies[s].rca_due},
+            "owner_assigned": {s.value: d for s, d in config.sla.ola.owner_assigned.items()},
+        }
+        return MonthlyReport(
+            month=month, now=now,
+            overall=_group_of_columns("all", "all", cols, everything, all_rcas, config, month, breached["all", "all"]),
+            regions=regions, tenants=tenants,
+            breaches=tuple(sorted(self.breaches, key=lambda b: (b.region, b.tenant, b.started, b.ticket_id, b.metric))),
+            skipped=tuple(skipped), targets=targets,
+        )
+
+
+def _rows_by(keys: np.ndarray, count: int) -> list[np.ndarray]:
+    """The row numbers of each key 0 .. count - 1 (one stable sort for all groups)."""
+    order = np.argsort(keys, kind="stable")
+    ends = np.cumsum(np.bincount(keys, minlength=count))
+    return np.split(order, ends[:-1]) if count else []
+
+
+def _nearest_ranks(values: np.ndarray) -> dict[int, int | None]:
+    ordered = np.sort(values)
+    return {p: nearest_rank_of_sorted(ordered, p) for p in PERCENTILES}
+
+
+def nearest_rank_of_sorted(ordered: np.ndarray, p: int) -> int | None:
+    """`nearest_rank` of values already sorted."""
+    if not len(ordered):
+        return None
+    return int(ordered[max(1, -(-p * len(ordered) // 100)) - 1])
+
+
+def _group_of_columns(scope, key: str, cols: dict[str, np.ndarray], rows: np.ndarray, rcas: list[RcaResult],
+                      config: Config, month: Month, breached: set[str]) -> GroupReport:
+    """`GroupReport` of the tickets at `rows` of the folded columns."""
+    c = {name: column[rows] for name, column in cols.items()}
+    severity_rows = []
+    for code, severity in enumerate(SEVERITIES):
+        mine = c["severity"] == code
+        attainment = c["attainment"][mine]
+        achieved, failed = int((attainment == ACHIEVED).sum()), int((attainment == BREACHED).sum())
+        decided = achieved + failed
+        value = percent(achieved, decided)
+        target = config.sla.policies[severity].attainment_target
+        first, resolution = c["first"][mine], c["resolution"][mine]
+        severity_rows.append(SeverityRow(
+            severity, int(mine.sum()), achieved, decided, value, target, verdict(value, target),
+            _nearest_ranks(first[first >= 0]), _nearest_ranks(resolution[resolution >= 0])))
+    gaps_ok, gaps_bad = int(c["gaps_ok"].sum()), int(c["gaps_bad"].sum())
+    uic_target = config.sla.update_interval_compliance_target
+    uic_value = percent(gaps_ok, gaps_ok + gaps_bad)
+    owners_ok, owners_bad = int((c["owner"] == ACHIEVED).sum()), int((c["owner"] == BREACHED).sum())
+    rca_counts = Counter(r.status for r in rcas)
+    scores = c["csat"][c["csat"] > 0]
+    mean = round(int(scores.sum(dtype=np.int64)) / len(scores), 2) if len(scores) else None
+    csat_target = config.sla.csat_target
+    daily = np.bincount(c["day"].astype(np.int64) - 1, minlength=month.days) if len(rows) else [0] * month.days
+    return GroupReport(
+        scope=scope, key=key, tickets=len(rows), severities=tuple(severity_rows),
+        update_interval_compliance=Compliance(gaps_ok, gaps_ok + gaps_bad, uic_value, uic_target,
+                                              verdict(uic_value, uic_target)),
+        owner_assigned=_all_kept(owners_ok, owners_ok + owners_bad),
+        rca=_all_kept(rca_counts[Status.achieved], rca_counts[Status.achieved] + rca_counts[Status.breached]),
+        rca_incidents=tuple(rcas),
+        csat=Compliance(int((scores >= csat_target).sum()), len(scores), mean, csat_target,
+                        verdict(mean, csat_target)),
+        breached_tickets=tuple(sorted(breached)),
+        daily=tuple(int(n) for n in daily),
     )

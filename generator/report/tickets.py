@@ -5,13 +5,14 @@ decides whether good rows are still used (`--skip-invalid`) or whether any bad r
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import gc
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Iterable, Literal
+from typing import Annotated, Callable, Iterable, Iterator, Literal
 
 from pydantic import Field, GetPydanticSchema, ValidationError, field_validator, model_validator
 from pydantic_core import core_schema
@@ -162,90 +163,150 @@ def read_tickets(paths: list[Path], regions: Iterable[str] | None = None) -> Tic
     """Read every export; `.jsonl`/`.json` as JSON Lines, `.csv` as CSV with a header row.
 
     With `regions` (the configuration's region ids) a ticket of any other region is a bad row too."""
-    known = sorted(regions) if regions is not None else None
     tickets: list[Ticket] = []
     problems: list[Problem] = []
-    seen: dict[str, str] = {}
-    # Every ticket adds a dozen objects that live to the end of the run, so the cyclic collector would scan
-    # the growing heap again and again (a third of the time of 100,000 tickets) and find nothing: validated
-    # tickets hold no reference cycles. Off while reading; garbage is still freed by reference counting.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        _read(paths, known, tickets, problems, seen)
-    finally:
-        if collecting:
-            gc.enable()
+    for chunk in ticket_chunks(paths, regions, problems):
+        tickets.extend(chunk)
     return TicketImport(tuple(tickets), tuple(problems))
 
 
-def _read(paths: list[Path], known: list[str] | None, tickets: list[Ticket], problems: list[Problem],
-          seen: dict[str, str]) -> None:
-    for path in paths:
-        shown = str(path)
-        for line, data in _rows(Path(path), problems):
-            try:
-                if isinstance(data, str):  # a JSON line: pydantic-core parses and validates it in one go
-                    try:
-                        ticket = _FastTicket.model_validate_json(data)
-                    except ValidationError:
-                        data = _json_object(data, shown, line, problems)
-                        if data is None:
-                            continue
-                        ticket = Ticket.model_validate(data)
-                else:
-                    ticket = Ticket.model_validate(data)
-            except ValidationError as exc:
-                problems.extend(_problems(exc, shown, line))
-                continue
-            if known is not None and ticket.region not in known:
-                problems.append(Problem(shown, line, "region", f"expected one of {', '.join(known)} (the regions "
-                                                               f"in status.yaml), got {ticket.region!r}"))
-                continue
-            if ticket.id in seen:
-                problems.append(Problem(shown, line, "id", f"expected a unique ticket id, got {ticket.id!r} "
-                                                             f"already at {seen[ticket.id]}"))
-                continue
-            seen[ticket.id] = f"{shown}:{line}"
-            tickets.append(ticket)
+CHUNK = 20_000  # tickets validated before they are handed on: bounds the memory of a million-row export
 
 
-def _rows(path: Path, problems: list[Problem]):
-    shown = str(path)
+def ticket_chunks(paths: list[Path], regions: Iterable[str] | None, problems: list[Problem], size: int = CHUNK,
+                  progress: Callable[[int], None] | None = None) -> Iterator[list[Ticket]]:
+    """The good tickets of every export, `size` at a time, in file and line order; each bad row goes to
+    `problems` as it is met. Only one chunk of `Ticket` values is alive at a time (plus each id seen, for the
+    duplicate check), so a caller that folds the chunks into columns reads any number of rows in bounded
+    memory. `progress(n)` is called with the characters read since its last call."""
+    known = sorted(regions) if regions is not None else None
+    seen: dict[str, int] = {}  # id -> (file index << 32 | line): a location in two machine words
+    shown_paths = [str(path) for path in paths]
+    # Every ticket adds a dozen objects that live until its chunk is folded, so the cyclic collector would scan
+    # the growing heap again and again and find nothing: validated tickets hold no reference cycles. Off while
+    # a chunk is read; garbage is still freed by reference counting.
+    collecting = gc.isenabled()
+    chunk: list[Ticket] = []
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(shown, 1, "", f"expected a readable UTF-8 file, got {exc}"))
+        for index, path in enumerate(paths):
+            gc.disable()
+            for ticket in _read(Path(path), index, shown_paths, known, problems, seen, progress):
+                chunk.append(ticket)
+                if len(chunk) >= size:
+                    if collecting:
+                        gc.enable()
+                    yield chunk
+                    chunk = []
+                    gc.disable()
+        if collecting:
+            gc.enable()
+        if chunk:
+            yield chunk
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _read(path: Path, index: int, shown_paths: list[str], known: list[str] | None, problems: list[Problem],
+          seen: dict[str, int], progress: Callable[[int], None] | None) -> Iterator[Ticket]:
+    shown = shown_paths[index]
+    for line, data in _rows(path, problems, progress):
+        try:
+            if isinstance(data, str):  # a JSON line: pydantic-core parses and validates it in one go
+                try:
+                    ticket = _FastTicket.model_validate_json(data)
+                except ValidationError:
+                    data = _json_object(data, shown, line, problems)
+                    if data is None:
+                        continue
+                    ticket = Ticket.model_validate(data)
+            else:
+                ticket = Ticket.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(_problems(exc, shown, line))
+            continue
+        if known is not None and ticket.region not in known:
+            problems.append(Problem(shown, line, "region", f"expected one of {', '.join(known)} (the regions "
+                                                           f"in status.yaml), got {ticket.region!r}"))
+            continue
+        first = seen.get(ticket.id)
+        if first is not None:
+            problems.append(Problem(shown, line, "id", f"expected a unique ticket id, got {ticket.id!r} "
+                                                         f"already at {shown_paths[first >> 32]}:{first & 0xFFFFFFFF}"))
+            continue
+        seen[ticket.id] = index << 32 | line
+        yield ticket
+
+
+def _rows(path: Path, problems: list[Problem], progress: Callable[[int], None] | None):
+    shown = str(path)
+    problem = _unreadable(path)
+    if problem is not None:
+        problems.append(Problem(shown, 1, "", f"expected a readable UTF-8 file, got {problem}"))
         return
+    lines = _lines(path, progress)
     if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(text.splitlines(keepends=True))
+        reader = csv.DictReader(text for _, text in lines)
         for row in reader:
             yield reader.line_num, _from_csv_row(row)
         return
-    for number, raw in _lines(text):
+    for number, raw in lines:
         if not raw.strip():
             continue
-        yield number, raw  # parsed by read_tickets
+        # without its line boundary, as splitting the whole text gives it (JSON error columns depend on it)
+        yield number, raw.rstrip(_LINE_BREAKS)  # parsed by _read
 
 
-def _lines(text: str):
-    """`enumerate(text.splitlines(), start=1)` without holding every line at once: when the text has no line
-    boundary other than `\n` (an export's usual case), lines are cut one at a time."""
-    if any(mark in text for mark in _OTHER_LINE_BREAKS):
-        yield from enumerate(text.splitlines(), start=1)
-        return
-    start, number = 0, 0
-    while start < len(text):
-        end = text.find("\n", start)
-        if end < 0:
-            end = len(text)
-        number += 1
-        yield number, text[start:end]
-        start = end + 1
+def _unreadable(path: Path) -> Exception | None:
+    """Why the file cannot be read as UTF-8, checked before any of its rows is used: a file that fails half way
+    must contribute no row at all. Decoded a block at a time; on a failure the whole file is read once more so
+    that the message (with its byte position) is exactly the one reading it whole gives."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    try:
+        with path.open("rb") as file:
+            while block := file.read(_BLOCK):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except OSError as exc:
+        return exc
+    except UnicodeDecodeError:
+        try:
+            path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            return exc
+    return None
+
+
+_BLOCK = 1 << 22
+
+
+def _lines(path: Path, progress: Callable[[int], None] | None):
+    """`enumerate(text.splitlines(keepends=True), start=1)` of the file's text, read a line at a time: a line cut
+    at `\n` that holds another of the boundaries `str.splitlines` knows is split further by `splitlines` itself,
+    which numbers the lines exactly as splitting the whole text would (`\n` always ends a line there too)."""
+    number = 0
+    done = 0
+    with path.open(encoding="utf-8-sig", newline="\n") as file:
+        for raw in file:
+            if progress is not None:
+                done += len(raw)
+                if done >= _BLOCK:
+                    progress(done)
+                    done = 0
+            if any(mark in raw for mark in _OTHER_LINE_BREAKS):
+                for piece in raw.splitlines(keepends=True):
+                    number += 1
+                    yield number, piece
+            else:
+                number += 1
+                yield number, raw
+    if progress is not None and done:
+        progress(done)
 
 
 # Everything `str.splitlines` breaks at, `\n` aside.
 _OTHER_LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_BREAKS = "\n" + _OTHER_LINE_BREAKS
 
 
 def _json_object(raw: str, shown: str, number: int, problems: list[Problem]) -> dict | None:

@@ -4,8 +4,10 @@ Out: every status or severity change of an incident, as committed in Git, become
 ticket in `.statusgen/sync/outbox.jsonl` (and, optionally, a signed webhook). Event ids are derived from
 the commit, so a rerun appends nothing already there.
 In: ticket updates (severity, evidence links) read from a JSONL inbox are merged into every incident that
-lists the ticket, validated and committed like an API write; applied (or rejected) lines are recorded in
-`.statusgen/sync/applied.jsonl` and never applied twice.
+lists the ticket, validated and committed like an API write, field by field; applied fields are recorded
+in `.statusgen/sync/applied.jsonl` and never applied twice. A field that cannot apply yet (the ticket is not
+linked to an incident) or is refused stays pending and is retried by every run until it applies or the
+operator discards the update.
 """
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ import git
 from pydantic import ValidationError
 
 from .api.changes import IncidentChange, apply_change
-from .api.store import Author, IncidentStore, Rejected, read_incident
+from .api.store import Author, IncidentStore, Rejected, Written, read_incident
 from ..content.model import EvidenceLink, Incident, Model, Severity
 from .notifier import incident_url
-from .webhook import post_signed
+from .webhook import SECRET_ENV, MissingSecret, post_signed
 from ..content.yamlsource import YamlSyntaxError, parse_yaml
 
 SYNC_DIR = ".statusgen/sync"
@@ -47,7 +49,8 @@ class SyncReport:
     posted: int = 0
     post_failures: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # lines with fields waiting or refused: retried each run
+    rejected: list[str] = field(default_factory=list)  # lines without a usable id or ticket
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -85,11 +88,12 @@ def incident_history(repo: git.Repo, rel: str) -> list[tuple[git.Commit, Inciden
     return versions
 
 
-def change_events(store: IncidentStore) -> list[dict]:
-    """One event per linked ticket for each committed change of status or severity (the opening included)."""
+def change_events(store: IncidentStore, files: list[Path] | None = None) -> list[dict]:
+    """One event per linked ticket for each committed change of status or severity (the opening included),
+    over every incident file or only `files`."""
     repo = git.Repo(store.root)
     events = []
-    for file in store.files():
+    for file in store.files() if files is None else files:
         rel = file.relative_to(store.root).as_posix()
         previous: Incident | None = None
         for commit, incident in incident_history(repo, rel):
@@ -120,69 +124,145 @@ def change_events(store: IncidentStore) -> list[dict]:
 
 # ---------------------------------------------------------------- in: ticket updates -> incident files
 
+# The fields of a ticket update, applied one by one: a refused field never holds back a valid one.
+UPDATE_FIELDS = ("severity", "evidence")
+
+
+def _done_fields(root: Path) -> dict[str, set[str]]:
+    """Per update id, the fields already applied or discarded (a discarded update has every field done)."""
+    done: dict[str, set[str]] = {}
+    for row in _read_jsonl(root / APPLIED):
+        if "id" not in row:
+            continue
+        if row.get("result") == "discarded":
+            done.setdefault(row["id"], set()).update(UPDATE_FIELDS)
+        elif row.get("result") == "applied":
+            # Rows written before fields were tracked applied the whole update.
+            done.setdefault(row["id"], set()).update(row.get("fields", UPDATE_FIELDS))
+    return done
+
+
+def _field_errors(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors(include_url=False)]
+
 
 def apply_ticket_updates(store: IncidentStore, inbox: Path, report: SyncReport) -> None:
-    done = {row.get("id") for row in _read_jsonl(store.root / APPLIED)}
+    """Apply each inbox line's fields that are not applied yet.
+
+    A line is done when every field it carries is applied or it was discarded (`discard_ticket_updates`).
+    Anything else stays pending and is retried by every run: a ticket not yet linked to an incident may be
+    linked later, and an operator must see a refused field until it is fixed or discarded."""
+    done = _done_fields(store.root)
     for number, line in enumerate(inbox.read_text(encoding="utf-8").splitlines() if inbox.exists() else [], 1):
         if not line.strip():
             continue
         where = f"{inbox}:{number}"
         try:
-            update = TicketUpdate.model_validate_json(line)
-        except ValidationError as exc:
-            report.rejected.append(f"{where}: " + "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}" for e in exc.errors(include_url=False)))
+            row = json.loads(line)
+            head = TicketUpdate.model_validate({"id": row.get("id"), "ticket": row.get("ticket")}
+                                               if isinstance(row, dict) else row)
+        except ValueError as exc:
+            # Without an id and a ticket the line can be neither applied nor discarded: it is reported
+            # every run until the ticketing system's export is fixed.
+            errors = _field_errors(exc) if isinstance(exc, ValidationError) else [f"line: invalid JSON: {exc}"]
+            report.rejected.append(f"{where}: " + "; ".join(errors))
             continue
-        if update.id in done:
+        wanted = [name for name in row if name not in ("id", "ticket")]
+        todo = [name for name in wanted if name not in done.get(head.id, set())]
+        if not todo:
             continue
-        outcome = _apply_one(store, update)
-        _append(store.root / APPLIED, [{"id": update.id, "ticket": update.ticket, **outcome}])
-        done.add(update.id)
-        if outcome["result"] == "applied":
-            report.applied.append(f"{where}: {update.ticket} -> {', '.join(outcome['incidents'])}")
-        else:
-            report.rejected.append(f"{where}: {outcome['error']}")
+        valid: dict[str, object] = {}
+        refused: list[str] = []
+        for name in todo:
+            try:
+                valid[name] = getattr(TicketUpdate.model_validate({"id": head.id, "ticket": head.ticket,
+                                                                   name: row[name]}), name)
+            except ValidationError as exc:
+                refused += _field_errors(exc)
+        outcome = _apply_fields(store, head, valid) if valid else {"applied": [], "incidents": [], "refused": []}
+        refused += outcome["refused"]
+        if outcome["applied"]:
+            _append(store.root / APPLIED, [{"id": head.id, "ticket": head.ticket, "result": "applied",
+                                            "fields": outcome["applied"], "incidents": outcome["incidents"]}])
+            done.setdefault(head.id, set()).update(outcome["applied"])
+            report.applied.append(f"{where}: {head.ticket} -> {', '.join(outcome['incidents']) or 'no change'}"
+                                  f" ({', '.join(outcome['applied'])})")
+        if outcome.get("waiting"):
+            report.pending.append(f"{where}: {head.id}: {outcome['waiting']}; retried on the next sync")
+        elif refused:
+            report.pending.append(f"{where}: {head.id}: refused {'; '.join(refused)}; kept pending until it "
+                                  f"is fixed or discarded (statusgen sync --discard {head.id})")
 
 
-def _apply_one(store: IncidentStore, update: TicketUpdate) -> dict:
-    change = IncidentChange.model_validate(
-        {**({"severity": update.severity} if update.severity else {}),
-         **({"evidence": [e.model_dump() for e in update.evidence]} if update.evidence else {})})
-    changed = []
+def _change_of(fields: dict[str, object]) -> IncidentChange:
+    data = {}
+    if "severity" in fields:
+        data["severity"] = fields["severity"]
+    if fields.get("evidence"):
+        data["evidence"] = [e.model_dump() for e in fields["evidence"]]
+    return IncidentChange.model_validate(data)
+
+
+def _apply_fields(store: IncidentStore, update: TicketUpdate, fields: dict[str, object]) -> dict:
+    """Apply `fields` to every incident listing the ticket: together when the result passes the check,
+    else each field on its own, so that one refused field does not hold back the others."""
     with store.writing():
         incidents = [(file, read_incident(file)) for file in store.files()]
         linked = [(file, i) for file, i in incidents if i is not None and update.ticket in i.tickets]
         if not linked:
-            return {"result": "rejected", "error": f"no incident lists the ticket {update.ticket!r}"}
-        for file, incident in linked:
-            new = apply_change(incident, change, store.config.region(incident.region).tz,
-                               tuple(store.config.languages), render=None)
-            if new == incident:
+            return {"applied": [], "incidents": [], "refused": [],
+                    "waiting": f"no incident lists the ticket {update.ticket!r} yet"}
+        groups = [list(fields)] + ([[name] for name in fields] if len(fields) > 1 else [])
+        applied, changed, refused = [], [], []
+        for group in groups:
+            if any(name in applied for name in group):
                 continue
-            try:
-                store.replace(file, new, SYNC_AUTHOR, f"sync: {incident.id}: from ticket {update.ticket} ({update.id})")
-            except Rejected as rejected:
-                return {"result": "rejected", "error": "; ".join(str(p) for p in rejected.problems)}
-            changed.append(incident.id)
-    return {"result": "applied", "incidents": changed}
+            errors = []
+            for file, _ in linked:
+                incident = read_incident(file)
+                new = apply_change(incident, _change_of({n: fields[n] for n in group}),
+                                   store.config.region(incident.region).tz, tuple(store.config.languages),
+                                   render=None)
+                if new == incident:
+                    continue
+                try:
+                    store.replace(file, new, SYNC_AUTHOR,
+                                  f"sync: {incident.id}: {', '.join(group)} from ticket {update.ticket} ({update.id})")
+                    changed.append(incident.id)
+                except Rejected as rejected:
+                    errors += [str(p) for p in rejected.problems]
+            if not errors:
+                applied += group
+            elif len(group) == 1 or len(fields) == 1:
+                refused.append(f"{group[0]}: " + "; ".join(errors))
+    return {"applied": applied, "incidents": list(dict.fromkeys(changed)), "refused": refused}
+
+
+def discard_ticket_updates(root: Path, ids: list[str]) -> None:
+    """Record that the operator gave up on these pending updates: they are never retried again."""
+    _append(Path(root) / APPLIED, [{"id": update_id, "result": "discarded"} for update_id in ids])
 
 
 # ---------------------------------------------------------------- one sync run
 
 
-def emit_changes(store: IncidentStore) -> list[dict]:
+def emit_changes(store: IncidentStore, written: Written | None = None) -> list[dict]:
     """Append to the outbox the change events it does not hold yet; returns them.
 
-    Run by `statusgen sync` and by the status API after each accepted write (under its write lock), so a
-    ticketing system consuming the outbox hears of an API change without waiting for the next sync."""
+    Run by `statusgen sync` (every incident file) and by the status API after each accepted write, under
+    its write lock, with the file it wrote: a ticketing system consuming the outbox hears of an API change
+    without waiting for the next sync, and the write does not walk the history of every other incident."""
     known = {row.get("id") for row in _read_jsonl(store.root / OUTBOX)}
-    new = [event for event in change_events(store) if event["id"] not in known]
+    files = None if written is None else [store.root / written.path]
+    new = [event for event in change_events(store, files) if event["id"] not in known]
     _append(store.root / OUTBOX, new)
     return new
 
 
 def sync(root: Path, inbox: Path | None = None, webhook: str | None = None, secret: bytes | None = None,
          backoff: float = 0.5) -> SyncReport:
+    if webhook and not secret:
+        raise MissingSecret(f"no HMAC secret: set ${SECRET_ENV} (statusgen never sends unsigned webhooks)")
     store = IncidentStore(root)
     report = SyncReport()
     apply_ticket_updates(store, inbox or store.root / INBOX, report)

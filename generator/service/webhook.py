@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -18,6 +19,21 @@ import httpx
 SIGNATURE_HEADER = "X-Statusgen-Signature"
 TIMESTAMP_HEADER = "X-Statusgen-Timestamp"
 DELIVERY_HEADER = "X-Statusgen-Delivery"
+
+
+SECRET_ENV = "STATUSGEN_WEBHOOK_SECRET"
+
+
+class MissingSecret(RuntimeError):
+    """statusgen never sends an unsigned webhook: a receiver could not tell it from a forgery."""
+
+
+def secret_from_env(name: str = SECRET_ENV) -> bytes:
+    """The HMAC secret held by the environment variable `name`; `notify` and `sync` refuse without it."""
+    secret = os.environ.get(name or SECRET_ENV, "")
+    if not secret:
+        raise MissingSecret(f"no HMAC secret: set ${name or SECRET_ENV} (statusgen never sends unsigned webhooks)")
+    return secret.encode()
 
 
 def signature(secret: bytes, timestamp: str, body: bytes) -> str:

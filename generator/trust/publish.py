@@ -35,6 +35,7 @@ import yaml
 from . import ledger as ledger_mod
 from . import verify as verify_mod
 from ..build import BuildFailed, build_site
+from ..content.tree import LINK_REFUSED, link_target_escapes
 from .ledger import Checkpoint, LedgerError
 
 DEFAULT_BRANCH = "gh-pages"
@@ -81,14 +82,38 @@ def _signing_config(key: Path, email: str) -> list[str]:
             "-c", f"user.email={email}"]
 
 
+def escaping_links(root: Path, rev: str, *paths: str) -> list[str]:
+    """Paths of the symbolic links committed in `rev` (under `paths`) that lead out of the repository or into
+    `.git/`: read from Git itself, so nothing is followed to find out."""
+    listing = _git(root, "ls-tree", "-r", "-z", "--full-tree", rev, "--", *paths)
+    found = []
+    for record in filter(None, listing.split("\0")):
+        meta, _, path = record.partition("\t")
+        mode, _, blob = meta.split(" ")
+        if mode == "120000" and link_target_escapes(path, _git(root, "cat-file", "blob", blob)):
+            found.append(path)
+    return found
+
+
 def _export_tree(root: Path, rev: str, target: Path, *paths: str) -> None:
-    """Write the files of `rev` (or only `paths` of it) into `target`, without touching the working tree."""
+    """Write the files of `rev` (or only `paths` of it) into `target`, without touching the working tree.
+    Refuses a commit holding a link out of the repository: it would publish the build machine."""
+    links = escaping_links(root, rev, *paths)
+    if links:
+        raise PublishRefused(f"commit {rev[:12]} holds symbolic links out of the repository; nothing was published",
+                             [f"{link}: {LINK_REFUSED}" for link in links])
     target.mkdir(parents=True, exist_ok=True)
     archive = target.parent / f".{target.name}.tar"
     _git(root, "archive", "--format=tar", f"--output={archive}", rev, *paths)
-    with tarfile.open(archive) as tar:
-        tar.extractall(target, filter="data")
-    archive.unlink()
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(target, filter="data")
+    except tarfile.FilterError as exc:  # anything the check above does not know about (a link chain...)
+        member = exc.tarinfo.name if exc.tarinfo else "?"
+        raise PublishRefused(f"commit {rev[:12]}: {member}: refused as unsafe to extract; nothing was published",
+                             [f"{member}: {type(exc).__name__}"]) from None
+    finally:
+        archive.unlink(missing_ok=True)
 
 
 def _has_path(root: Path, rev: str, path: str) -> bool:

@@ -220,6 +220,25 @@ def test_a_duplicate_key_names_both_lines(sample_repo):
                         f"(the first is on line {first}); delete one of them"]
 
 
+def test_a_control_character_in_an_update_text_is_a_field_error_at_its_line(sample_repo):
+    # YAML's "\v" escape is how U+000B gets into a file; it used to pass check and break Atom/RSS.
+    problems = problems_after_edit(sample_repo, SAMPLE, "en: Since 2025-10-02 10:14 KST the KR ingest→incident p95 "
+                                   "latency has risen to 18 s.", 'en: "Since\\v 2025-10-02"\n      #')
+    line = line_of(sample_repo, SAMPLE, 'en: "Since\\v')
+    assert problems == [f"{SAMPLE}:{line}: updates[0].text.en: expected text without control "
+                                  "characters (tab and newline are allowed), got U+000B at character 6"]
+
+
+def test_check_refuses_a_control_character_in_any_text(sample_repo):
+    file = sample_repo / "maintenance/2025/2025-10-25-jp-search-upgrade.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace(
+        'ko: "[JP] 정기 점검', 'ko: "[JP]\\x1b 정기 점검'), encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--root", str(sample_repo)])
+    assert result.exit_code == 1
+    assert "2025-10-25-jp-search-upgrade.yaml:5: title.ko: expected text without control characters" in result.output
+    assert "got U+001B" in result.output
+
+
 def test_an_unknown_holiday_country_is_a_path_line_field_error(sample_repo):
     problems = problems_after_edit(sample_repo, "status.yaml", "holidays: {country: KR,", "holidays: {country: XX,")
     line = line_of(sample_repo, "status.yaml", "country: XX")

@@ -135,3 +135,78 @@ def test_runs_out_of_the_box_in_the_repository_root():
                           capture_output=True, text=True, env={"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("# Monthly SLA report · October 2025") and "## Breaches" in done.stdout
+
+
+def test_line_numbers_count_every_line_boundary_of_the_text(tmp_path):
+    """The export is read a line at a time; a bad row is still named by its line in `text.splitlines()`:
+    \r\n is one boundary, a form feed or a lone \r another, and a BOM is no character."""
+    bad = GOOD.replace('"CS-1"', '"CS-9"').replace('"S2"', '"P1"')
+    text = "\ufeff" + GOOD + "\r\n" + "\x0c\n" + bad.replace('"CS-9"', '"CS-7"') + "\r" + bad + "\n"
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(text.encode("utf-8"))
+    expected = [n for n, line in enumerate(text[1:].splitlines(), start=1) if '"P1"' in line]
+    imported = read_tickets([path], ["KR", "JP"])
+    assert [t.id for t in imported.tickets] == ["CS-1"]
+    assert sorted({p.line for p in imported.problems}) == expected == [4, 5]
+
+
+def test_a_file_that_is_not_utf8_half_way_contributes_no_row(tmp_path):
+    path = tmp_path / "broken.jsonl"
+    path.write_bytes((GOOD + "\n").encode() * 3 + b"\xff\n")
+    imported = read_tickets([path], ["KR", "JP"])
+    assert imported.tickets == ()
+    assert [str(p) for p in imported.problems] == [
+        f"{path}:1: expected a readable UTF-8 file, got 'utf-8' codec can't decode byte 0xff in position "
+        f"{3 * (len(GOOD) + 1)}: invalid start byte"]
+
+
+def _report_on(tmp_path: Path, export: Path, terminal: bool) -> tuple[str, str]:
+    """`statusgen report` in a child process, its stderr a pseudo-terminal or a pipe: (stdout, stderr)."""
+    import os
+    import pty
+    import threading
+
+    command = [sys.executable, "-m", "generator", "report", "--root", str(PROJECT), "--month", "2025-10",
+               "--now", "2025-11-20T12:00+09:00", "--format", "json", "--tickets", str(export)]
+    env = {"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin", "TERM": "xterm", "COLUMNS": "100"}
+    if not terminal:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return done.stdout, done.stderr
+    parent, child = pty.openpty()
+    seen = bytearray()
+
+    def drain():  # the bar is redrawn several times a second: read it while the report runs
+        while True:
+            try:
+                data = os.read(parent, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            seen.extend(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=child, env=env, cwd=tmp_path)
+    os.close(child)
+    reader.join(timeout=10)
+    os.close(parent)
+    assert done.returncode == 0, seen.decode(errors="replace")
+    return done.stdout.decode(), seen.decode(errors="replace")
+
+
+def test_a_progress_bar_on_a_terminal_only_and_for_big_exports_only(tmp_path):
+    from generator.cli import PROGRESS_MIN_BYTES
+
+    big = tmp_path / "big.jsonl"
+    copies = PROGRESS_MIN_BYTES // len(GOOD) + 1
+    big.write_text("".join(GOOD.replace('"CS-1"', f'"CS-{n}"') + "\n" for n in range(copies)), encoding="utf-8")
+    small = tmp_path / "small.jsonl"
+    small.write_text(GOOD + "\n", encoding="utf-8")
+    on_terminal, bar = _report_on(tmp_path, big, terminal=True)
+    assert "reading tickets" in bar and "MB" in bar
+    piped, nothing = _report_on(tmp_path, big, terminal=False)
+    assert nothing == "" and piped == on_terminal and json.loads(piped)["overall"]["tickets"] == copies
+    _, quiet = _report_on(tmp_path, small, terminal=True)
+    assert "reading" not in quiet

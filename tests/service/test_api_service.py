@@ -100,7 +100,8 @@ def test_patch_appends_an_update_and_changes_only_the_given_fields_and_languages
     body = response.json()
     assert body["severity"] == "S2" and body["status"] == "identified" and len(body["updates"]) == 2
     assert body["title"] == {**NEW_INCIDENT["title"], "en": "[JP] Incident: API errors"}
-    assert body["impact"] == "critical"
+    # A severity change without an impact moves the impact along (docs/formats.md): S1 critical -> S2 major.
+    assert body["impact"] == "major"
     assert git(api.root, "log", "-1", "--format=%s").strip() == f"api: {NEW_ID}: update (identified), severity=S2, title"
 
 
@@ -236,3 +237,114 @@ def test_api_writes_emit_ticket_events_to_the_sync_outbox_at_once(api):
     assert mine[1]["changes"] == {"status": {"from": "investigating", "to": "identified"},
                                   "severity": {"from": "S1", "to": "S2"}}
     assert len({r["id"] for r in rows}) == len(rows)  # a later `statusgen sync` adds no duplicate
+
+
+# ---------------------------------------------------------------- issue 11 items 6-9, issue 12 item 3
+
+BROKEN_FILE = "incidents/2025/2025-10-20-kr-broken.yaml"
+LEAKY_TEXT = {"ko": "ingest-db-07.corp.example.com (10.12.0.7) 키 AKIAIOSFODNN7EXAMPLE 확인",
+              "ja": "ingest-db-07.corp.example.com (10.12.0.7) キー AKIAIOSFODNN7EXAMPLE を確認",
+              "en": "Checked ingest-db-07.corp.example.com (10.12.0.7) with key AKIAIOSFODNN7EXAMPLE"}
+
+
+def break_a_file(root: Path) -> None:
+    """An engineer's commit that does not load: a file other than the one the API writes."""
+    (root / BROKEN_FILE).write_text("id: 2025-10-20-kr-broken\nregion: KR\nseverity: [\n", encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a broken incident")
+
+
+def test_a_broken_file_elsewhere_does_not_switch_off_the_guardrail(api):
+    break_a_file(api.root)
+    before = head(api.root)
+    with api.client(api.writer) as client:
+        response = client.patch(PATCH_URL, json={"update": {
+            "at": "2025-10-02T11:40:00+09:00", "status": "resolved", "text": LEAKY_TEXT}})
+    assert response.status_code == 422, response.text
+    messages = " ".join(e["message"] for e in response.json()["errors"])
+    assert "guardrail" in messages and "AKIAIOSFODNN7EXAMPLE" not in response.text
+    assert head(api.root) == before and git(api.root, "status", "--porcelain") == ""
+
+
+def test_a_clean_write_into_a_broken_repository_is_a_409_naming_the_broken_file(api):
+    break_a_file(api.root)
+    before = head(api.root)
+    with api.client(api.writer) as client:
+        patched = client.patch(PATCH_URL, json={"severity": "S1"})
+        created = client.post("/v1/status/incidents", json=NEW_INCIDENT)
+        missing = client.patch("/v1/status/2025-10-20-kr-broken", json={"severity": "S1"})
+    for response in (patched, created, missing):
+        assert response.status_code == 409, response.text
+        assert BROKEN_FILE in response.json()["detail"]
+        assert any(e["path"] == BROKEN_FILE and e["line"] >= 3 for e in response.json()["errors"])
+    assert head(api.root) == before and git(api.root, "status", "--porcelain") == ""
+    git(api.root, "rm", "-q", BROKEN_FILE)
+    git(api.root, "commit", "-q", "-m", "fix")
+    with api.client(api.writer) as client:
+        assert client.patch(PATCH_URL, json={"severity": "S1"}).status_code == 200
+
+
+def test_an_id_taken_by_a_maintenance_is_a_conflict_and_nothing_is_written(api):
+    maintenance_id = "2025-10-25-jp-search-upgrade"
+    before = head(api.root)
+    with api.client(api.writer) as client:
+        response = client.post("/v1/status/incidents", json={**NEW_INCIDENT, "id": maintenance_id})
+    assert response.status_code == 409, response.text
+    assert "maintenance/2025/2025-10-25-jp-search-upgrade.yaml" in response.json()["detail"]
+    assert head(api.root) == before and check_repository(api.root, SAMPLE_NOW) == []
+
+
+def test_the_write_path_sees_files_committed_after_the_server_started(api):
+    # The index re-reads what changed on disk: a maintenance committed by an engineer a moment ago
+    # takes its id at once.
+    source = api.root / "maintenance/2025/2025-10-25-jp-search-upgrade.yaml"
+    copy = source.with_name("2025-11-03-jp-api-error-rate-up.yaml")
+    copy.write_text(source.read_text(encoding="utf-8").replace("2025-10-25-jp-search-upgrade", NEW_ID),
+                    encoding="utf-8")
+    git(api.root, "add", "-A")
+    git(api.root, "commit", "-q", "-m", "maintenance")
+    with api.client(api.writer) as client:
+        response = client.post("/v1/status/incidents", json=NEW_INCIDENT)
+    assert response.status_code == 409, response.text
+    assert check_repository(api.root, SAMPLE_NOW) == []
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH"])
+def test_a_very_long_or_odd_id_is_a_404(api, method):
+    with api.client(api.writer) as client:
+        for incident_id in ("a" * 5000, "x" * 300 + "*", "..", "%2e%2e"):
+            response = client.request(method, f"/v1/status/{incident_id}",
+                                      json={"severity": "S1"} if method == "PATCH" else None)
+            assert response.status_code == 404, (incident_id[:20], response.text)
+
+
+def test_a_body_that_is_not_json_is_a_415_that_does_not_echo_it(api):
+    secret = "ingest-db-07.corp.example.com password=hunter2"
+    before = head(api.root)
+    with api.client(api.writer) as client:
+        response = client.patch(PATCH_URL, content=secret.encode(), headers={"Content-Type": "text/plain"})
+        form = client.post("/v1/status/incidents", data={"region": secret})
+    assert response.status_code == 415 and form.status_code == 415
+    assert "hunter2" not in response.text and "hunter2" not in form.text
+    assert "application/json" in response.json()["detail"]
+    assert head(api.root) == before
+
+
+def test_a_body_over_the_limit_is_a_413_before_it_is_parsed(api):
+    from generator.service.api.app import MAX_BODY_BYTES
+
+    huge = {"update": {"at": "2025-10-02T11:40:00+09:00", "status": "resolved",
+                       "text": {**GOOD_TEXT, "en": "x" * (MAX_BODY_BYTES + 1)}}}
+    before = head(api.root)
+    with api.client(api.writer) as client:
+        declared = client.patch(PATCH_URL, json=huge)
+
+        def chunks():  # no Content-Length: the limit holds for a streamed body too
+            yield b'{"summary": {"en": "'
+            for _ in range(MAX_BODY_BYTES // 65536 + 2):
+                yield b"y" * 65536
+            yield b'"}}'
+        streamed = client.patch(PATCH_URL, content=chunks(), headers={"Content-Type": "application/json"})
+    assert declared.status_code == 413 and streamed.status_code == 413, (declared.text, streamed.text)
+    assert "xxxx" not in declared.text
+    assert head(api.root) == before

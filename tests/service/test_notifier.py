@@ -1,6 +1,7 @@
 """`statusgen notify`: real webhooks to a local receiver that checks the HMAC, real e-mail to a local SMTP server."""
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,17 @@ from api_support import WEBHOOK_SECRET, WebhookReceiver, receiver, smtp_sink  # 
 from conftest import PROJECT
 from generator.service.api.store import IncidentStore
 from generator.cli import main
-from generator.service.notifier import DELIVERIES_FILE, load_tenants, plan_deliveries
+from generator.service.notifier import (incident_notices, load_tenants, plan_deliveries, tenant_recipients,
+                                        unknown_tenants)
+from generator.service.subscriptions.store import SubscriberStore
+
+
+def sent_keys(root: Path) -> set[str]:
+    store = SubscriberStore.open(root, ".statusgen/subscribers.sqlite")
+    try:
+        return store.sent_keys()
+    finally:
+        store.close()
 
 KR_ID = "2025-10-02-kr-ingest-latency"  # five updates, tenants acme-kr and hanbit-logistics
 
@@ -50,7 +61,7 @@ def test_a_receiver_that_refuses_the_signature_gets_no_retry_and_nothing_is_reco
     assert result.exit_code == 1
     assert "refused with HTTP 401" in result.output
     assert receiver.requests == 2 and receiver.accepted == []
-    assert not (sample_repo / DELIVERIES_FILE).exists()
+    assert sent_keys(sample_repo) == set()
 
 
 def test_email_goes_over_smtp_in_the_tenants_language(sample_repo, smtp_sink):
@@ -69,10 +80,11 @@ def test_email_goes_over_smtp_in_the_tenants_language(sample_repo, smtp_sink):
 
 
 def test_a_rerun_sends_nothing_twice(sample_repo, receiver, smtp_sink):
+    chat = WebhookReceiver(secret=None)
     write_tenants(sample_repo, [
         {"id": "acme-kr", "name": "ACME", "language": "ko", "plan": "enterprise",
          "channels": {"email": ["noc@acme-kr.example.com"], "webhooks": [{"url": receiver.url}],
-                      "slack": [receiver.url]}},
+                      "slack": [chat.url]}},
     ])
     first = notify(sample_repo, smtp_sink.port, KR_ID)
     assert first.exit_code == 0, first.output
@@ -80,10 +92,12 @@ def test_a_rerun_sends_nothing_twice(sample_repo, receiver, smtp_sink):
     again = notify(sample_repo, smtp_sink.port, KR_ID)
     assert again.exit_code == 0, again.output
     assert "0 sent, 15 already sent, 0 failed" in again.output
-    assert len(smtp_sink.messages) == 5 and len(receiver.accepted) == 10
-    assert len(set(receiver.deliveries)) == 10
-    slack = [body for body in receiver.accepted if set(body) == {"text"}]
-    assert len(slack) == 5 and slack[0]["text"].startswith("*[KR] 장애")
+    chat.close()
+    assert len(smtp_sink.messages) == 5 and len(receiver.accepted) == 5 and len(chat.accepted) == 5
+    assert len(set(receiver.deliveries + chat.deliveries)) == 10
+    assert [body["event"] for body in receiver.accepted] == [
+        "incident.first", "incident.update", "incident.update", "incident.update", "incident.resolution"]
+    assert chat.accepted[0]["text"].startswith("[KR] 장애")
 
 
 def test_dry_run_sends_and_records_nothing(sample_repo, receiver):
@@ -92,7 +106,7 @@ def test_dry_run_sends_and_records_nothing(sample_repo, receiver):
     result = notify(sample_repo, 1, KR_ID, "--dry-run")
     assert result.exit_code == 0, result.output
     assert result.output.count("would send") == 5 and "Since 2025-10-02 10:14 KST" in result.output
-    assert receiver.requests == 0 and not (sample_repo / DELIVERIES_FILE).exists()
+    assert receiver.requests == 0 and sent_keys(sample_repo) == set()
 
 
 @pytest.mark.parametrize("plan,expected", [("enterprise", [0, 1, 2, 3, 4]), ("standard", [0, 4])])
@@ -100,16 +114,18 @@ def test_routing_by_plan(sample_repo, plan, expected):
     tenants_file = write_tenants(sample_repo, [{"id": "acme-kr", "name": "ACME", "language": "ko", "plan": plan,
                                                 "channels": {"email": ["noc@acme-kr.example.com"]}}])
     store = IncidentStore(sample_repo)
-    deliveries, warnings = plan_deliveries(store.get(KR_ID), load_tenants(tenants_file), store.config)
-    assert [d.update_index for d in deliveries] == expected
-    assert warnings == ["2025-10-02-kr-ingest-latency: tenant 'hanbit-logistics' is not in tenants.yaml; nobody to notify"]
+    incident, tenants = store.get(KR_ID), load_tenants(tenants_file)
+    deliveries = plan_deliveries(incident_notices(incident, store.config), tenant_recipients(tenants), store.config)
+    assert [d.notice.facts["update"] for d in deliveries] == expected
+    assert unknown_tenants(incident, tenants) == ["2025-10-02-kr-ingest-latency: tenant 'hanbit-logistics' is not in tenants.yaml; nobody to notify"]
 
 
 def test_the_shipped_tenants_file_is_valid_and_routes_the_sample_incident():
     root = PROJECT
     store = IncidentStore(root)
-    deliveries, warnings = plan_deliveries(store.get(KR_ID), load_tenants(root / "tenants.yaml"), store.config)
-    assert warnings == [] and len(deliveries) == 19
+    incident, tenants = store.get(KR_ID), load_tenants(root / "tenants.yaml")
+    deliveries = plan_deliveries(incident_notices(incident, store.config), tenant_recipients(tenants), store.config)
+    assert unknown_tenants(incident, tenants) == [] and len(deliveries) == 19
 
 
 def test_an_unknown_plan_is_a_problem_with_its_line(sample_repo):
@@ -118,3 +134,73 @@ def test_an_unknown_plan_is_a_problem_with_its_line(sample_repo):
     result = notify(sample_repo, 1, KR_ID)
     assert result.exit_code == 1
     assert "tenants.yaml:" in result.output and "tenants[0].plan: expected a plan of routing" in result.output
+
+
+def test_a_draft_incident_is_never_sent(sample_repo, smtp_sink, receiver):
+    file = sample_repo / f"incidents/2025/{KR_ID}.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("impact: major\n", "impact: major\ndraft: true\n"),
+                    encoding="utf-8")
+    write_tenants(sample_repo, [{"id": "acme-kr", "name": "ACME", "language": "ko", "plan": "enterprise",
+                                 "channels": {"email": ["noc@acme-kr.example.com"],
+                                              "webhooks": [{"url": receiver.url}]}}])
+    result = notify(sample_repo, smtp_sink.port, KR_ID)
+    dry = notify(sample_repo, smtp_sink.port, KR_ID, "--dry-run")
+    assert result.exit_code == 1 and dry.exit_code == 1
+    assert f"error: {KR_ID} is a draft: drafts are never sent to customers" in result.output
+    assert "would send" not in dry.output
+    assert smtp_sink.messages == [] and receiver.requests == 0
+
+
+def test_a_draft_gives_no_notice_to_any_caller_of_the_planner(sample_repo):
+    store = IncidentStore(sample_repo)
+    draft = store.get(KR_ID).model_copy(update={"draft": True})
+    assert incident_notices(draft, store.config) == []
+
+
+def test_mail_has_a_date_8bitmime_and_one_click_unsubscribe(sample_repo, smtp_sink, monkeypatch):
+    config = sample_repo / "status.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "notifications:\n  api_url: https://api.status.example.com/\n",
+                      encoding="utf-8")
+    write_tenants(sample_repo, [{"id": "hanbit-logistics", "name": "Hanbit", "language": "ko", "plan": "standard",
+                                 "channels": {"email": ["ops@hanbit.example.com"]}}])
+    result = CliRunner().invoke(main, ["notify", "--root", str(sample_repo), "--smtp-host", "127.0.0.1",
+                                       "--smtp-port", str(smtp_sink.port), KR_ID],
+                                env={"STATUSGEN_SUBSCRIPTION_SECRET": "s" * 32})
+    assert result.exit_code == 0, result.output
+    mail = smtp_sink.messages[0]
+    assert parsedate_to_datetime(mail["Date"]).tzinfo is not None  # RFC 5322 3.6: Date is required
+    assert "BODY=8BITMIME" in smtp_sink.mail_options[0]  # Hangul in an 8bit body, announced (RFC 6152)
+    assert mail["Content-Transfer-Encoding"] == "8bit"
+    unsubscribe = mail["List-Unsubscribe"]
+    assert unsubscribe.startswith("<https://api.status.example.com/v1/subscriptions/unsubscribe?token=")
+    assert "<mailto:status@example.com?subject=unsubscribe%20hanbit-logistics>" in unsubscribe
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"  # RFC 8058
+
+
+def test_a_maintenance_is_announced_reminded_started_and_completed_once_each(sample_repo, smtp_sink):
+    write_tenants(sample_repo, [{"id": "sakura-retail", "name": "Sakura", "language": "ja", "plan": "enterprise",
+                                 "channels": {"email": ["sre@sakura-retail.example.com"]}}])
+    maintenance = "2025-10-25-jp-search-upgrade"  # announced 10-17 11:00, window 10-25 02:00-04:00 JST
+
+    def run(now: str):
+        return CliRunner().invoke(main, ["notify", "--root", str(sample_repo), "--smtp-host", "127.0.0.1",
+                                         "--smtp-port", str(smtp_sink.port), "--now", now, maintenance])
+
+    before = run("2025-10-17T10:00:00+09:00")
+    assert before.exit_code == 0 and "0 sent" in before.output  # not published yet
+    announced = run("2025-10-20T09:00:00+09:00")
+    reminded = run("2025-10-24T03:00:00+09:00")
+    done = run("2025-10-25T05:00:00+09:00")
+    again = run("2025-10-25T06:00:00+09:00")
+    assert [r.exit_code for r in (announced, reminded, done, again)] == [0, 0, 0, 0]
+    subjects = [m["Subject"] for m in smtp_sink.messages]
+    assert subjects == [
+        "[JP] 定期メンテナンス: 検索クラスタのアップグレード — 予定",
+        "メンテナンスのお知らせ（リマインダー）: [JP] 定期メンテナンス: 検索クラスタのアップグレード — 予定",
+        "[JP] 定期メンテナンス: 検索クラスタのアップグレード — 作業中",
+        "[JP] 定期メンテナンス: 検索クラスタのアップグレード — 完了",
+    ]
+    assert "0 sent, 3 already sent" in again.output  # a reminder is no longer due once the window began
+    body = smtp_sink.messages[0].get_content()
+    assert "検索クラスタを新バージョンへアップグレードします" in body
+    assert "https://status.example.com/ja/maintenance/2025-10-25-jp-search-upgrade/" in body

@@ -64,6 +64,7 @@ def test_a_ticket_update_is_merged_validated_and_committed_once(sample_repo):
     assert f"applied {inbox}:1: {TICKET} -> {KR_ID}" in result.output
     text = (sample_repo / f"incidents/2025/{KR_ID}.yaml").read_text(encoding="utf-8")
     assert "severity: S1\n" in text and "https://epkg.example.com/p/42" in text
+    assert "impact: critical\n" in text  # an S1 reads critical, as if it had been filed as S1
     assert check_repository(sample_repo, SAMPLE_NOW) == []
     assert int(git(sample_repo, "rev-list", "--count", "HEAD")) == before + 1
     assert git(sample_repo, "log", "-1", "--format=%ae").strip() == SYNC_AUTHOR.email
@@ -85,7 +86,7 @@ def test_a_ticket_update_that_fails_the_check_is_rejected_and_writes_nothing(sam
     assert result.exit_code == 1
     assert "evidence[2].title: expected a text in every language (ko, ja, en), missing: ko, ja" in result.output
     assert "no incident lists the ticket 'CS-UNKNOWN'" in result.output
-    assert f"{inbox}:3: severity" in result.output
+    assert f"{inbox}:3: upd-4: refused severity: Input should be 'S1', 'S2', 'S3' or 'S4'" in result.output
     assert git(sample_repo, "rev-parse", "HEAD") == head
     assert git(sample_repo, "status", "--porcelain", "--", "incidents") == ""
 
@@ -96,3 +97,65 @@ def test_outbox_events_are_posted_signed_to_a_webhook_once(sample_repo, receiver
     assert [e["ticket"] for e in receiver.accepted] == ["CS-20251002-0042", "CS-20251015-0107"]
     again = run_sync(sample_repo, "--webhook", receiver.url)
     assert "0 posted" in again.output and receiver.requests == 2
+
+
+def test_sync_to_a_webhook_without_a_secret_is_refused_with_the_message_of_notify(sample_repo, receiver):
+    result = CliRunner().invoke(main, ["sync", "--root", str(sample_repo), "--webhook", receiver.url], env={})
+    notified = CliRunner().invoke(main, ["notify", "--root", str(sample_repo), KR_ID, "--tenants",
+                                         str(write_tenants_with_webhook(sample_repo, receiver.url))], env={})
+    message = "no HMAC secret: set $STATUSGEN_WEBHOOK_SECRET (statusgen never sends unsigned webhooks)"
+    assert result.exit_code == 1 and message in result.output
+    assert notified.exit_code == 1 and message in notified.output
+    assert receiver.requests == 0 and not (sample_repo / OUTBOX).exists()
+
+
+def write_tenants_with_webhook(root: Path, url: str) -> Path:
+    path = root / "tenants-webhook.yaml"
+    path.write_text(json.dumps({"tenants": [{"id": "acme-kr", "name": "ACME", "language": "ko", "plan": "standard",
+                                             "channels": {"webhooks": [{"url": url}]}}]}), encoding="utf-8")
+    return path
+
+
+def test_an_update_for_a_ticket_not_linked_yet_stays_pending_and_applies_once_linked(api):
+    inbox = write_inbox(api.root, {"id": "upd-9", "ticket": "CS-LATER", "severity": "S1"})
+    first = run_sync(api.root, "--inbox", str(inbox))
+    assert first.exit_code == 1
+    assert f"pending {inbox}:1: upd-9: no incident lists the ticket 'CS-LATER' yet; retried on the next sync" \
+        in first.output
+    with api.client(api.writer) as client:
+        client.patch(f"/v1/status/{KR_ID}", json={"tickets": ["CS-LATER"]}).raise_for_status()
+    second = run_sync(api.root, "--inbox", str(inbox))
+    assert second.exit_code == 0, second.output
+    assert f"applied {inbox}:1: CS-LATER -> {KR_ID} (severity)" in second.output
+    assert "severity: S1\n" in (api.root / f"incidents/2025/{KR_ID}.yaml").read_text(encoding="utf-8")
+    third = run_sync(api.root, "--inbox", str(inbox))
+    assert third.exit_code == 0 and "0 ticket update(s) applied, 0 pending" in third.output
+
+
+def test_a_valid_severity_applies_although_another_field_is_refused_which_is_named(sample_repo):
+    inbox = write_inbox(sample_repo, {"id": "upd-5", "ticket": TICKET, "severity": "S1",
+                                      "evidence": [{"title": {"en": "Dashboard"}, "url": "https://grafana.example.com/d/x"}]})
+    head = git(sample_repo, "rev-parse", "HEAD").strip()
+    result = run_sync(sample_repo, "--inbox", str(inbox))
+    assert result.exit_code == 1
+    assert f"applied {inbox}:1: {TICKET} -> {KR_ID} (severity)" in result.output
+    assert f"pending {inbox}:1: upd-5: refused evidence: " in result.output
+    assert "evidence[2].title: expected a text in every language (ko, ja, en), missing: ko, ja" in result.output
+    assert git(sample_repo, "rev-list", "--count", f"{head}..HEAD").strip() == "1"
+    text = (sample_repo / f"incidents/2025/{KR_ID}.yaml").read_text(encoding="utf-8")
+    assert "severity: S1\n" in text and "grafana.example.com/d/x" not in text
+    # Reported again on the next run, until discarded; the severity is not applied a second time.
+    again = run_sync(sample_repo, "--inbox", str(inbox))
+    assert again.exit_code == 1 and "upd-5: refused evidence" in again.output and "0 ticket update(s) applied" in again.output
+    discarded = run_sync(sample_repo, "--inbox", str(inbox), "--discard", "upd-5")
+    assert discarded.exit_code == 0, discarded.output
+    assert "discarded upd-5" in discarded.output and "0 pending" in discarded.output
+    assert git(sample_repo, "rev-list", "--count", f"{head}..HEAD").strip() == "1"
+
+
+def test_raising_an_incident_to_s1_through_the_api_makes_it_read_critical(api):
+    with api.client(api.writer) as client:
+        raised = client.patch(f"/v1/status/{KR_ID}", json={"severity": "S1"})
+        chosen = client.patch(f"/v1/status/{KR_ID}", json={"severity": "S2", "impact": "minor"})
+    assert raised.json()["impact"] == "critical"
+    assert chosen.json()["impact"] == "minor"  # an impact given with the severity is kept

@@ -165,6 +165,12 @@ def _merge_texts(current: Texts | None, change: TextsPatch) -> Texts:
     return Texts(**{**base, **change.model_dump(exclude_none=True)})
 
 
+# The impact each severity is filed with (docs/formats.md). A change of severity that does not give an impact
+# moves the impact along, so that an incident raised to S1 reads `critical` on the page like one filed as S1.
+SEVERITY_IMPACT = {Severity.S1: Impact.critical, Severity.S2: Impact.major, Severity.S3: Impact.minor,
+                   Severity.S4: Impact.none}
+
+
 def apply_change(incident: Incident, change: IncidentChange, tz: ZoneInfo, languages: tuple[str, ...],
                  render: MacroRenderer) -> Incident:
     given = change.model_fields_set
@@ -173,6 +179,8 @@ def apply_change(incident: Incident, change: IncidentChange, tz: ZoneInfo, langu
                  "rca", "draft"):
         if name in given:
             data[name] = change.model_dump(include={name})[name]
+    if change.severity is not None and change.severity is not incident.severity and "impact" not in given:
+        data["impact"] = SEVERITY_IMPACT[change.severity]
     for name in ("title", "summary"):
         if getattr(change, name) is not None:
             data[name] = _merge_texts(getattr(incident, name), getattr(change, name)).model_dump()
