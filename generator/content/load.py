@@ -268,9 +268,11 @@ def load_config(root: Path) -> Config:
 
 def _check_config(config: Config, source: Source) -> list[Problem]:
     problems = []
-    if sorted(config.languages) != sorted(LANGUAGES):
+    # Any subset of ko/ja/en may be published (a company starts with the languages it serves), each once.
+    if not config.languages or len(set(config.languages)) != len(config.languages):
         problems.append(Problem(source.path, source.doc.line_of(("languages",)), "languages",
-                                f"expected ko, ja and en (in any order, default first), got {config.languages}"))
+                                f"expected one or more of ko, ja and en, each once (default first), "
+                                f"got {config.languages}"))
     missing = [severity.value for severity in Severity if severity not in config.sla.policies]
     if missing:
         problems.append(Problem(source.path, source.doc.line_of(("sla", "policies")), "sla.policies",
