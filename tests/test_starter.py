@@ -154,7 +154,7 @@ def test_init_check_build_publish_then_chromium_opens_each_language(tmp_path, ma
         page.goto(url + prefix, wait_until="networkidle")
         assert page.locator("html").get_attribute("lang") == lang
         assert title in page.title()
-        assert page.locator('section[data-region="JP"] tr[data-component]').count() == 2
+        assert page.locator('section[data-region="JP"] li[data-component]').count() == 2
         assert errors == []
         page.close()
 
