@@ -32,6 +32,7 @@ WORDS = {
     "ja": "取り込み 遅延 インシデント 検索 通知 コンソール シャード コンシューマー 復旧 緩和 対応 確認 影響 範囲 指標 増加 正常 デプロイ 監視".split(),
     "en": "ingest latency incident search notification console shard consumer recovery mitigation action scope customer metric rise normal deploy monitoring error rate".split(),
 }
+HOME_BUDGET_GZIP = 70_000  # the home page's first load, HTML + CSS + JS (issue 13)
 COMPONENTS = [f"{r}-{s}" for r in ("kr", "jp") for s in ("console", "api", "ingest", "search", "notifications")]
 
 
@@ -212,7 +213,9 @@ def main() -> None:
             print(run_summary("warm rebuild after one incident changed", warm))
         print(f"pages written: {pages}")
         print(f"search index: {index.stat().st_size / 1e6:.2f} MB raw, {gz(index.read_bytes()) / 1e6:.2f} MB gzip")
-        print(f"home page (HTML + CSS + JS): {home_raw / 1e3:.1f} KB raw, {home_gz / 1e3:.1f} KB gzip")
+        verdict = "within" if home_gz <= HOME_BUDGET_GZIP else "OVER"
+        print(f"home page (HTML + CSS + JS): {home_raw / 1e3:.1f} KB raw, {home_gz / 1e3:.1f} KB gzip "
+              f"({verdict} the {HOME_BUDGET_GZIP / 1e3:.0f} KB gzip budget)")
         home_html = (out / "index.html").read_bytes()
         print(f"home page HTML alone: {len(home_html) / 1e3:.1f} KB raw, {gz(home_html) / 1e3:.1f} KB gzip")
         summary = (out / "api/v2/summary.json").read_bytes()

@@ -2,7 +2,8 @@
 
 Run from the repository root: `PYTHONPATH=. python bench/report.py -n 100000 [-n 1000000] [--runs 3]
 [--seed 7] [--format html] [--before DIR]`. Prints, per run, the wall time of each stage (read + validate the JSONL
-export, evaluate + aggregate, render) and the peak memory (max RSS of the measuring process, a fresh one per run,
+export, evaluate + aggregate, render), the CPU time of the whole (steadier than wall time on a shared machine) and
+the peak memory (max RSS of the measuring process, a fresh one per run,
 which reads an export generated beforehand), then the median of the runs.
 
 `--before DIR` measures another checkout too (e.g. `git archive <commit> | tar -x -C DIR`), alternating runs
@@ -36,6 +37,8 @@ def measure(export: Path, count: int, fmt: str) -> None:
     repository = load_repository(ROOT)
     regions = [r.id for r in repository.config.regions]
     month = monthly.Month(2025, 10)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage.ru_utime + usage.ru_stime
     t0 = time.perf_counter()
     if hasattr(monthly, "MonthFold"):  # streaming: reading and evaluating alternate, chunk by chunk
         problems: list = []
@@ -59,8 +62,9 @@ def measure(export: Path, count: int, fmt: str) -> None:
     text = render_report(report, repository.config, "en", fmt)
     t3 = time.perf_counter()
     assert not problems and report.overall.tickets == count, (len(problems), report.overall.tickets)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"read": t1 - t0, "evaluate": t2 - t1, "render": t3 - t2, "total": t3 - t0,
-                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3,
+                      "cpu": usage.ru_utime + usage.ru_stime - cpu0, "rss_mb": usage.ru_maxrss / 1e3,
                       "breaches": len(report.breaches), "mb": len(text) / 1e6}))
 
 
@@ -95,7 +99,7 @@ def run(code: Path, export: Path, count: int, fmt: str) -> dict:
 
 def show(label: str, figures: dict) -> str:
     return (f"{label:<14} read {figures['read']:6.2f} s  evaluate {figures['evaluate']:6.2f} s  render "
-            f"{figures['render']:6.2f} s  total {figures['total']:6.2f} s  peak {figures['rss_mb']:5.0f} MB max RSS  "
+            f"{figures['render']:6.2f} s  total {figures['total']:6.2f} s (CPU {figures['cpu']:6.2f} s)  peak {figures['rss_mb']:5.0f} MB max RSS  "
             f"({figures['breaches']:,} breaches, {figures['mb']:.1f} MB output)")
 
 

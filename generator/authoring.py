@@ -63,12 +63,12 @@ def variables_for(variables: Mapping[str, str], lang: str) -> dict[str, str]:
 
 
 def render_texts(root: Path, name: str, variables: Mapping[str, str], tz: tzinfo,
-                 keep_missing: bool = False) -> dict[str, str]:
+                 keep_missing: bool = False, languages: tuple[str, ...] = LANGUAGES) -> dict[str, str]:
     """The macro `name` in every language. With `keep_missing`, missing variables stay as `{name}` (for drafts,
     which `check` refuses to publish until they are filled); otherwise they are an error."""
     macro_dir = Path(root) / MACRO_DIR
     texts = {}
-    for lang in LANGUAGES:
+    for lang in languages:
         values = variables_for(variables, lang)
         if keep_missing:
             path = macro_dir / f"{name}.{lang}.txt"
@@ -242,12 +242,13 @@ def new_incident(root: Path, request: IncidentRequest) -> Path:
         base.setdefault(f"component.{lang}", _service_names(config, components, lang))
     variables = {**base, **{k: v for k, v in request.variables.items() if k != "next_update"}}
     macro = request.macro or FIRST_NOTICE.get(request.severity, DEFAULT_FIRST_NOTICE)
-    texts = render_texts(root, macro, variables, region.tz, keep_missing=True)
+    languages = tuple(config.languages)  # a repository publishes only its own languages
+    texts = render_texts(root, macro, variables, region.tz, keep_missing=True, languages=languages)
     titles = {
         lang: request.titles.get(lang)
         or incident_title(region.id, lang, _service_names(config, components, lang),
                           variables_for(variables, lang).get("metric"))
-        for lang in LANGUAGES
+        for lang in languages
     }
     lines = [
         "# yaml-language-server: $schema=../../schemas/incident.schema.json",
@@ -264,17 +265,18 @@ def new_incident(root: Path, request: IncidentRequest) -> Path:
         *[f"  - id: {c}\n    status: {COMPONENT_STATUS[request.severity]}" for c in components],
         f"detected_at: {_iso(detected_at)}",
     ]
-    metric = {lang: variables_for(variables, lang).get("metric") for lang in LANGUAGES}
+    metric = {lang: variables_for(variables, lang).get("metric") for lang in languages}
     if all(metric.values()) and "value" in variables:
         lines += ["metrics:", "  - name:", _texts_block(metric, 6), f"    value: {yaml_scalar(variables['value'], 6)}"]
-    elif all(metric.values()) and all(f"value.{lang}" in variables for lang in LANGUAGES):
+    elif all(metric.values()) and all(f"value.{lang}" in variables for lang in languages):
         lines += ["metrics:", "  - name:", _texts_block(metric, 6),
-                  f"    value: {yaml_scalar(variables['value.en'], 6)}"]
+                  f"    value: {yaml_scalar(variables[f'value.{languages[0]}'], 6)}"]
     if request.evidence:
         lines.append("evidence:")
         for url in request.evidence:
             host = re.sub(r"^https?://([^/?#]+).*$", r"\1", url)
-            title = {"ko": f"증거: {host}", "ja": f"エビデンス: {host}", "en": f"Evidence: {host}"}
+            title = {lang: text for lang, text in
+                     (("ko", f"증거: {host}"), ("ja", f"エビデンス: {host}"), ("en", f"Evidence: {host}")) if lang in languages}
             lines += ["  - title:", _texts_block(title, 6), f"    url: {yaml_scalar(url, 6)}"]
     lines.append(f"tickets: [{yaml_scalar(request.ticket, 0)}]")
     if request.tenants:
@@ -402,7 +404,8 @@ def append_update(root: Path, incident_id: str, status: str, macro: str | None, 
             base[f"rca_link.{lang}"] = _rca_link(config, incident.rca, lang)
         if incident.metrics:
             base[f"metric.{lang}"] = incident.metrics[0].name.get(lang) or ""
-    texts = render_texts(root, macro, {**base, **dict(variables)}, region.tz, keep_missing=incident.draft)
+    texts = render_texts(root, macro, {**base, **dict(variables)}, region.tz, keep_missing=incident.draft,
+                         languages=tuple(config.languages))
 
     path = root / loaded.sources[incident.id].path
     original = path.read_bytes()
@@ -509,12 +512,14 @@ def new_rca(root: Path, incident_id: str, now: datetime, force: bool = False) ->
     root = Path(root)
     loaded, incident = _load_incident(root, incident_id, "writing an RCA")
     rca_id = incident.rca or incident.id
-    paths = [root / RCA_DIR / f"{rca_id}.{lang}.md" for lang in LANGUAGES]
+    now = local_moment(now, loaded.repository.config.region(incident.region).tz)
+    languages = tuple(loaded.repository.config.languages)
+    paths = [root / RCA_DIR / f"{rca_id}.{lang}.md" for lang in languages]
     existing = [p.relative_to(root).as_posix() for p in paths if p.exists()]
     if existing and not force:
         raise AuthoringError(f"{', '.join(existing)} already exist(s); pass --force to overwrite")
     originals = {p: p.read_bytes() if p.exists() else None for p in paths}
-    for path, lang in zip(paths, LANGUAGES):
+    for path, lang in zip(paths, languages):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(rca_text(loaded, incident, rca_id, lang, now), encoding="utf-8")
     try:

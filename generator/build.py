@@ -22,7 +22,7 @@ from .render.badges import write_badges
 from .render.feeds import write_feeds
 from .render.ics import write_calendars
 from .render.engine import EngineFailed, build_pages
-from .render.pages import render_site_pages
+from .render.pages import render_site_pages, theme_context
 from .render.subscribe import subscribe_extra
 
 
@@ -78,7 +78,7 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
         with progress.stage("site"):
             try:
                 engine = build_pages(root, work, pages, site_dir, repository.config.languages, cache,
-                                     subscribe_extra(repository.config))
+                                     {"statusgen": theme_context(repository), **subscribe_extra(repository.config)})
             except EngineFailed as failed:
                 raise BuildFailed(str(failed)) from failed
         with progress.stage("outputs"):

@@ -44,10 +44,26 @@ def report_problems(problems: list[Problem]) -> None:
         click.echo(str(problem), err=True)
 
 
+def _root_defaults(group: click.Group, root: str) -> dict:
+    """A default_map giving every command (and every command of a subgroup) that has --root this root."""
+    defaults: dict = {}
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            defaults[name] = _root_defaults(command, root)
+        elif any(param.name == "root" for param in command.params):
+            defaults[name] = {"root": root}
+    return defaults
+
+
 @click.group()
 @click.version_option(package_name="statusgen")
-def main() -> None:
+@click.option("--root", "group_root", type=click.Path(file_okay=False), default=None,
+              help="The content repository for every command (same as a command's own --root).")
+@click.pass_context
+def main(ctx: click.Context, group_root: str | None) -> None:
     """statusgen: a Git-based multilingual (ko/ja/en) status page and SLA toolkit."""
+    if group_root is not None:
+        ctx.default_map = _root_defaults(main, group_root)
 
 
 @main.command()
@@ -267,6 +283,94 @@ def rca_new(root, now, incident_id, force) -> None:
     click.echo("fill every {placeholder}, delete `draft: true`, and set `rca:` in the incident to publish")
 
 
+# ---------------------------------------------------------------- a new status repository, the machine
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default=None, help="The product name shown on the page, e.g. \"Acme Cloud\".")
+@click.option("--languages", default=None, help="Comma-separated subset of ko,ja,en; the first is the default "
+              "(default: ko,ja,en).")
+@click.option("--region", "regions", multiple=True, metavar="ID:ZONE:COUNTRY[-SUBDIV]",
+              help="A region, e.g. US:America/New_York:US or GB:Europe/London:GB-ENG; repeatable.")
+@click.option("--service", "services", multiple=True, metavar="ID", help="A service id, e.g. api; repeatable.")
+@click.option("--url", default=None, help="Public address of the status site (default: https://status.example.com/).")
+@click.option("--signer", "signers", multiple=True, metavar="PRINCIPAL=PUBKEY_FILE",
+              help="Put this public SSH key in .github/allowed_signers under PRINCIPAL (an e-mail); repeatable.")
+@click.option("--dashboard-host", "dashboard_hosts", multiple=True, metavar="HOST",
+              help="A dashboard host whose evidence links are published as they are (e.g. grafana.acme.com).")
+@click.option("--package", default=None, help="What the repository's scripts/setup installs (default: this "
+              "statusgen release).")
+@click.option("--yes", is_flag=True, help="Use the defaults for everything not given; never prompt.")
+def init(directory, name, languages, regions, services, url, signers, dashboard_hosts, package, yes) -> None:
+    """Make DIRECTORY a new status repository: status.yaml, macros, workflows, allowed_signers, git init."""
+    from .starter import (DEFAULT_PACKAGE, DEFAULT_URL, InitError, RegionSpec, StarterRequest, init_repository,
+                          parse_languages)
+
+    def ask(value, label, option, default=None):
+        if value not in (None, (), []):
+            return value
+        if yes or not sys.stdin.isatty():
+            if default is not None:
+                return default
+            click.echo(f"error: missing {option}" + (" (not a terminal, so no prompt)" if not yes else ""), err=True)
+            sys.exit(2)
+        return click.prompt(label, default=default)
+
+    try:
+        name = ask(name, "Product name", "--name")
+        languages = parse_languages(ask(languages, "Languages (subset of ko,ja,en; first is the default)",
+                                        "--languages", "ko,ja,en"))
+        regions = regions or tuple(r.strip() for r in ask(None, "Regions (ID:Time/Zone:COUNTRY, comma separated)",
+                                                           "--region").split(",") if r.strip())
+        services = services or tuple(s.strip() for s in ask(None, "Services (ids, comma separated)",
+                                                              "--service").split(",") if s.strip())
+        url = ask(url, "Public address of the status site", "--url", DEFAULT_URL)
+        signer_lines = []
+        for signer in signers:
+            principal, sep, key_file = signer.partition("=")
+            if not sep or "@" not in principal:
+                raise InitError(f"--signer: expected PRINCIPAL=PUBKEY_FILE (e.g. you@example.com=~/.ssh/id_ed25519.pub), "
+                                f"got {signer!r}")
+            try:
+                key = Path(key_file).expanduser().read_text(encoding="utf-8").split()
+            except OSError as exc:
+                raise InitError(f"--signer: cannot read {key_file}: {exc.strerror}") from None
+            if len(key) < 2 or not key[0].startswith(("ssh-", "ecdsa-", "sk-")):
+                raise InitError(f"--signer: {key_file}: expected an SSH public key (ssh-ed25519 AAAA...)")
+            signer_lines.append((principal, f"{key[0]} {key[1]}"))
+        request = StarterRequest(name=name, languages=languages, regions=tuple(RegionSpec.parse(r) for r in regions),
+                                 services=tuple(services), url=url, package=package or DEFAULT_PACKAGE,
+                                 signers=tuple(signer_lines), dashboard_hosts=tuple(dashboard_hosts))
+        written = init_repository(directory, request)
+    except InitError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"wrote {len(written)} files into {directory} and ran git init")
+    click.echo(f"next: cd {directory} && bash scripts/setup && .venv/bin/statusgen doctor")
+
+
+@main.command()
+@root_option
+@click.option("--branch", default="gh-pages", show_default=True, help="The publish branch.")
+@click.option("--remote", default="origin", show_default=True)
+def doctor(root: Path, branch: str, remote: str) -> None:
+    """Check what publishing needs (git signing, allowed_signers, remote, publish branch, secret, versions)."""
+    from .doctor import diagnose
+
+    findings = diagnose(root, branch, remote)
+    for finding in findings:
+        mark = "ok  " if finding.ok else "warn" if finding.warning else "FAIL"
+        click.echo(f"{mark}  {finding.name}: {finding.detail}")
+        if not finding.ok and finding.fix:
+            click.echo(f"      fix: {finding.fix}")
+    failed = [f for f in findings if not f.ok and not f.warning]
+    if failed:
+        click.echo(f"{len(failed)} thing(s) to fix before you can publish.", err=True)
+        sys.exit(1)
+    click.echo("ready to publish")
+
+
 # ---------------------------------------------------------------- SLA
 
 @main.command()
@@ -306,9 +410,12 @@ def report_failures(what: str, problems: list[str]) -> None:
 @main.command()
 @root_option
 @click.option("--allowed-signers", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Trusted signers (default: .github/allowed_signers in --root).")
+              help="The pinned root of trust: the signers before the first checked commit (default: the "
+                   "list saved beside --saved-checkpoint, else the list as of --since, else the first "
+                   "commit's list). Each commit is then checked against the list in force at its parent.")
 @click.option("--saved-checkpoint", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="A checkpoint kept from an earlier verification; its .sig beside it is checked too.")
+              help="A checkpoint kept from an earlier verification; its .sig beside it is checked too, and "
+                   "its .allowed_signers beside it is the root of trust.")
 @since_option
 def verify(root: Path, allowed_signers: Path | None, saved_checkpoint: Path | None, since: str | None) -> None:
     """Check the RCA ledger, its signed checkpoint, the RCA files and the commit signatures."""
@@ -429,7 +536,7 @@ def notify(root: Path, now: datetime | None, item_id: str, dry_run: bool, tenant
 
     try:
         config = load_config(root)
-        prepared = prepare(root, item_id, clock(now), tenants_file, config)
+        prepared = prepare(root, item_id, clock(now), tenants_file, config, dry_run)
     except LoadFailed as failed:
         report_problems(failed.problems)
         sys.exit(1)

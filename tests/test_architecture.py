@@ -12,7 +12,7 @@ LAYERS = {
     "localtime": 0, "progress": 0, "content": 1, "sla": 2,
     "comms": 3, "render": 3, "report": 3,
     "check": 4, "build": 4,
-    "trust": 5, "service": 5, "authoring": 5,
+    "trust": 5, "service": 5, "authoring": 5, "starter": 5, "doctor": 5,
     "cli": 6, "__main__": 7,
 }
 

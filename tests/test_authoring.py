@@ -351,3 +351,11 @@ def test_an_overdue_update_is_reported_as_a_human_duration(sample_repo):
     result = run("check", "--root", str(sample_repo), "--now", "2025-11-02T17:00:00+09:00")
     assert result.exit_code == 0, result.output
     assert f"next update of {NEW_ID} (S2 KR) is 7 d 4 h overdue:" in result.stdout
+
+
+def test_rca_new_from_the_clock_writes_published_at_in_the_region_offset(sample_repo):
+    result = run("rca", "new", "2025-10-15-jp-search-false-positive", "--root", str(sample_repo))
+    assert result.exit_code == 0, result.output
+    text = (sample_repo / "rca/2025-10-15-jp-search-false-positive.en.md").read_text(encoding="utf-8")
+    [published] = re.findall(r"^published_at: (\S+)$", text, re.MULTILINE)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?\+09:00", published), published

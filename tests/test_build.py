@@ -42,8 +42,13 @@ def test_times_are_localized_with_babel(built_sample):
 
 def test_pages_link_their_other_languages_with_hreflang(built_sample):
     html = (built_sample / "ja" / INCIDENT).read_text(encoding="utf-8")
-    alternates = dict(re.findall(r'<link rel="alternate" href="([^"]+)" hreflang="([^"]+)"', html))
-    assert sorted(alternates.values()) == ["en", "ja", "ko"]
+    alternates = dict(re.findall(r'<link rel="alternate" hreflang="([^"]+)" href="([^"]+)"', html))
+    # fully qualified, as search engines want them; the same page in each language
+    assert alternates == {
+        "ko": "https://status.example.com/incidents/2025-10-02-kr-ingest-latency/",
+        "ja": "https://status.example.com/ja/incidents/2025-10-02-kr-ingest-latency/",
+        "en": "https://status.example.com/en/incidents/2025-10-02-kr-ingest-latency/",
+    }
 
 
 def test_home_page_has_the_component_board_grouped_by_region(built_sample):
@@ -144,7 +149,8 @@ def test_a_build_in_the_middle_of_an_incident_shows_the_page_as_it_was_then(samp
     active = home.split('id="active_incidents"')[1].split('id="components"')[0]
     assert "[KR] Incident: Ingest→Incident latency ↑" in active
     assert "Identified" in active and "Resolved" not in active
-    assert "Next update</strong>: Thu, Oct 2, 2025 10:57 KST (01:57 UTC)" in active
+    assert '<dt>Next update</dt><dd><time datetime="2025-10-02T10:57:00+09:00">Thu, Oct 2, 2025 10:57 KST ' \
+        '(01:57 UTC)</time>' in active
     assert 'data-component="kr-ingest"' in home and "sg-status-degraded_performance" in home
     page = (out / "en" / INCIDENT).read_text(encoding="utf-8")
     assert "10:27 KST" in page and "10:55 KST" not in page and "11:26 KST" not in page
@@ -152,3 +158,15 @@ def test_a_build_in_the_middle_of_an_incident_shows_the_page_as_it_was_then(samp
     # the JP incident of 2025-10-15 and the maintenance announced on 2025-10-17 had not happened yet
     assert not (out / "incidents/2025-10-15-jp-search-false-positive").exists()
     assert not (out / "maintenance/2025-10-25-jp-search-upgrade").exists()
+
+
+def test_a_subscribe_form_partial_appears_in_every_pages_subscribe_block(sample_repo, tmp_path):
+    """The self-service subscription form ships as its own partial; the frame includes it when present."""
+    (sample_repo / "site/overrides/partials").mkdir(parents=True)
+    (sample_repo / "site/overrides/partials/subscribe-form.html").write_text(
+        '<form class="subscribe-form-marker"></form>', encoding="utf-8")
+    out = build_site(sample_repo, tmp_path / "out", SAMPLE_NOW).out
+    for page in ("index.html", "ja/history/index.html", f"en/{INCIDENT}", "404.html", "ja/404.html"):
+        html = (out / page).read_text(encoding="utf-8")
+        block = html.split('class="sg-subscribe"')[1].split("</section>")[0]
+        assert 'class="subscribe-form-marker"' in block, page

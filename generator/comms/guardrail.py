@@ -7,7 +7,9 @@ reports what must not be published, `mask_text` produces the publishable form, a
 
 Vendor-specific keys and tokens (AWS, GitHub, Slack, Stripe, JWT, PEM headers, credentials in
 URLs ...) and the Shannon-entropy measure come from Yelp's `detect-secrets` plugins, so new
-formats arrive with the library. IP candidates are confirmed with the stdlib `ipaddress`.
+formats arrive with the library. IP candidates are confirmed with the stdlib `ipaddress`; Korean
+resident registration numbers, Japanese My Numbers and the Luhn digit of card numbers with
+`python-stdnum`; Korean and Japanese phone numbers with `phonenumbers` (libphonenumber).
 What is ours: the shapes of log lines and stack traces, e-mail and host rules, the bounds of
 each finding (so it can be masked) and the signed-URL lifetime policy.
 
@@ -51,7 +53,6 @@ from detect_secrets.plugins.high_entropy_strings import (
 )
 from detect_secrets.plugins.jwt import JwtTokenDetector
 from detect_secrets.plugins.keyword import CONFIG_DENYLIST_REGEX_TO_GROUP
-from detect_secrets.plugins.keyword import DENYLIST as KEYWORD_DENYLIST
 from detect_secrets.plugins.mailchimp import MailchimpDetector
 from detect_secrets.plugins.npm import NpmDetector
 from detect_secrets.plugins.openai import OpenAIDetector
@@ -63,6 +64,11 @@ from detect_secrets.plugins.square_oauth import SquareOAuthDetector
 from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
+import phonenumbers
+from stdnum import luhn
+from stdnum.exceptions import InvalidChecksum, ValidationError
+from stdnum.jp import in_ as my_number
+from stdnum.kr import rrn
 
 __all__ = [
     "EvidencePolicy",
@@ -297,23 +303,71 @@ def check_evidence_url(url: str, policy: EvidencePolicy = DEFAULT_EVIDENCE_POLIC
 # --- detection --------------------------------------------------------------------------------
 
 
+# Keyword prefilter: each detector runs only when the text holds something that detector cannot match
+# without (a literal it requires, looked up in the lower-cased text at C speed). Every gate is a superset of
+# its detector, so gating changes no finding; it spares ordinary status texts (nearly all of them) dozens of
+# regex passes, which were most of the cost of `statusgen check` on a large repository.
+def _any_of(*words: str) -> re.Pattern:
+    """One pass over the lower-cased text for any of `words` (faster than a loop of `in` tests)."""
+    return re.compile("|".join(re.escape(word) for word in words))
+
+
+_LINE_TRIGGERS = _any_of(
+    # stack traces
+    "trace", 'file "', "at ", "exception", "caused by:", "err", "throwable", "... ", "goroutine", "panic", ".go:",
+    # log levels (upper or lower case), nginx/PostgreSQL level markers, klog's `file:line]`, access and JSON logs
+    "fatal", "crit", "severe", "warn", "notice", "info", "debug", "emerg", "alert", "log:", "statement:",
+    "detail:", "hint:", "]", "http/", "level", "severity", "lvl",
+)
+KEYWORD_TRIGGERS = ("key", "pass", "pwd", "secret", "contras")  # every word of detect-secrets' DENYLIST
+_KEYWORD_TRIGGERS = _any_of(*KEYWORD_TRIGGERS)
+_BEARER_TRIGGERS = _any_of("bearer", "token", "basic")
+_SQL_TRIGGERS = _any_of("select", "insert", "update", "delete", "drop", "truncate", "create", "alter")
+_VENDOR_TRIGGERS = _any_of("://", "private key", "putty", "xox", "_authtoken", "aws")
+# Every vendor token and every entropy candidate holds a run of 16+ token characters (JWTs with their dots).
+_LONG_RUN = re.compile(r"[A-Za-z0-9_+/=.\-]{16}")
+# RRNs, My Numbers and card numbers all start with four digits, single separators allowed.
+_DIGIT_RUN = re.compile(r"\d[ -]?\d[ -]?\d[ -]?\d")
+
+
 def _raw_spans(
     text: str, internal_hosts: tuple[str, ...], allowed_emails: frozenset[str], policy: EvidencePolicy
 ) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
     exempt: list[tuple[int, int]] = []
-    spans += _url_spans(text, policy, exempt)
-    spans += _line_spans(text)
-    spans += [(m.start(), m.end(), "private_key") for m in _PEM_BLOCK.finditer(text)]
-    spans += _vendor_spans(text)
-    spans += _keyword_spans(text)
-    spans += [(m.start(1), m.end(1), "bearer_token") for m in _BEARER.finditer(text) if _looks_like_credential(m.group(1))]
-    spans += [
-        (m.start(), m.end(), "email") for m in _EMAIL.finditer(text) if m.group().lower() not in allowed_emails
-    ]
+    lower = text.lower()
+    long_run = _LONG_RUN.search(text) is not None
+    has_url = "://" in text
+    if has_url:
+        spans += _url_spans(text, policy, exempt)
+        spans += _connection_string_spans(text)
+    if _LINE_TRIGGERS.search(lower):
+        spans += _line_spans(text)
+    if "private key" in lower:
+        spans += [(m.start(), m.end(), "private_key") for m in _PEM_BLOCK.finditer(text)]
+    if long_run or _VENDOR_TRIGGERS.search(lower):
+        spans += _vendor_spans(text)
+    if _KEYWORD_TRIGGERS.search(lower):
+        spans += _keyword_spans(text)
+    if _BEARER_TRIGGERS.search(lower):
+        spans += [(m.start(1), m.end(1), "bearer_token") for m in _BEARER.finditer(text)
+                  if _looks_like_credential(m.group(1))]
+    if "@" in text:
+        spans += [
+            (m.start(), m.end(), "email") for m in _EMAIL.finditer(text) if m.group().lower() not in allowed_emails
+        ]
     spans += _ip_spans(text)
-    spans += _entropy_spans(text, policy)
-    spans += _host_spans(text, internal_hosts)
+    if long_run:
+        spans += _entropy_spans(text, policy)
+    spans += _host_spans(text, internal_hosts, lower)
+    if _DIGIT_RUN.search(text):
+        spans += _national_id_spans(text)
+        spans += _payment_card_spans(text)
+    spans += _phone_spans(text)
+    if "-" in text:
+        spans += _pod_spans(text)
+    if _SQL_TRIGGERS.search(lower):
+        spans += _sql_spans(text)
     # Signing parameters of an accepted signed URL are the permitted form, not a leak.
     return [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in exempt)]
 
@@ -343,16 +397,9 @@ def _vendor_spans(text: str) -> Iterator[tuple[int, int, str]]:
                     yield match.start(), _extend_token(text, match.end()), kind
 
 
-# Every keyword rule needs one of the library's keywords; texts without any (nearly all status texts)
-# skip the per-line rules, which were the largest cost of checking a repository.
-_KEYWORD_PREFILTER = re.compile("|".join(KEYWORD_DENYLIST), re.IGNORECASE)
-
-
 def _keyword_spans(text: str) -> Iterator[tuple[int, int, str]]:
     # detect-secrets' config-file rules (`password: ...`, `api_key = ...`), applied line by line;
     # only values that look machine-made count, so prose like "token: none" stays clean.
-    if not _KEYWORD_PREFILTER.search(text):
-        return
     offset = 0
     for line in text.splitlines(keepends=True):
         for regex, group in CONFIG_DENYLIST_REGEX_TO_GROUP.items():
@@ -364,7 +411,7 @@ def _keyword_spans(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 def _ip_spans(text: str) -> Iterator[tuple[int, int, str]]:
-    for match in _IPV4.finditer(text):
+    for match in _IPV4.finditer(text) if "." in text else ():
         try:
             ipaddress.IPv4Address(match.group(1))
         except ValueError:
@@ -372,7 +419,7 @@ def _ip_spans(text: str) -> Iterator[tuple[int, int, str]]:
         if _VERSION_PREFIX.search(text[max(0, match.start() - 12) : match.start()]):
             continue
         yield match.start(), match.end(), "ipv4"
-    for match in _IPV6.finditer(text):
+    for match in _IPV6.finditer(text) if text.count(":") >= 2 else ():
         candidate = match.group(1)
         if "::" not in candidate and candidate.count(":") < 7:
             continue  # `10:14:03` is a time; a full IPv6 address has eight groups
@@ -427,7 +474,25 @@ def _looks_random(token: str) -> bool:
     return _BASE64_ENTROPY.calculate_shannon_entropy(token) >= 4.0
 
 
-def _host_spans(text: str, internal_hosts: tuple[str, ...]) -> Iterator[tuple[int, int, str]]:
+@lru_cache(maxsize=64)
+def _host_triggers(internal_hosts: tuple[str, ...]) -> re.Pattern | None:
+    """What every internal name contains: a reserved suffix, or the longest literal part of a pattern.
+
+    None when a pattern has no literal part (`*`): then every name must be looked at.
+    """
+    pieces = list(_INTERNAL_SUFFIXES)
+    for pattern in internal_hosts:
+        literal = max(re.split(r"[*?\[\]]", pattern.lower()), key=len)
+        if not literal:
+            return None
+        pieces.append(literal)
+    return _any_of(*pieces)
+
+
+def _host_spans(text: str, internal_hosts: tuple[str, ...], lower: str | None = None) -> Iterator[tuple[int, int, str]]:
+    triggers = _host_triggers(internal_hosts)
+    if triggers is not None and not triggers.search(text.lower() if lower is None else lower):
+        return
     for match in _HOSTNAME.finditer(text):
         name = match.group().lower().rstrip(".")
         if _is_internal(name, internal_hosts):
@@ -459,6 +524,124 @@ def _url_spans(
             name = piece.group().split("=", 1)[0].lower()
             if name in signing:
                 exempt.append((query_start + piece.start(), query_start + piece.end()))
+
+
+# --- personal data, connection strings, cluster names and SQL -----------------------------------
+
+# Any scheme with a password in its user info: postgres://u:p@h, mongodb+srv://, redis://:p@h, amqp://.
+# http(s) URLs are judged by `_url_spans` with the evidence policy.
+_CONNECTION_STRING = re.compile(
+    r"(?<![\w+.:-])(?!https?://)[A-Za-z][A-Za-z0-9+.-]*(?::[A-Za-z][A-Za-z0-9+.-]*)*://"
+    r"[^\s/?#@:]*:[^\s/?#@]+@[^\s\"'<>`]*"
+)
+
+
+def _connection_string_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    for match in _CONNECTION_STRING.finditer(text):
+        yield match.start(), match.end() - len(match.group()) + len(match.group().rstrip(".,;:!?)]")), "connection_string"
+
+
+# A digit run standing alone: not part of a word, a version, a path, a URL parameter or a longer number.
+_RRN = re.compile(r"(?<![\w./=-])(\d{6})(-?)([1-8]\d{6})(?![\w/-])")
+# Not a 12-digit slice of a longer grouped number (a card number written in groups of four).
+_MY_NUMBER = re.compile(r"(?<![\w./=-])(?<!\d[ -])\d{4}([ -]?)\d{4}\1\d{4}(?![\w/-]|[ -]\d)")
+
+
+def _national_id_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """Korean resident registration numbers and Japanese My Numbers, judged by `python-stdnum`."""
+    for match in _RRN.finditer(text):
+        number = match.group(1) + match.group(3)
+        try:
+            rrn.validate(number)
+        except InvalidChecksum:
+            # Numbers issued since October 2020 carry no check digit; the written YYMMDD-G form is enough.
+            if not match.group(2):
+                continue
+        except ValidationError:
+            continue
+        yield match.start(), match.end(), "resident_registration_number"
+    for match in _MY_NUMBER.finditer(text):
+        if my_number.is_valid(match.group()):
+            yield match.start(), match.end(), "my_number"
+
+
+_CARD_CANDIDATE = re.compile(r"(?<![\w./=-])\d(?:[ -]?\d){12,18}(?![\w/-])")
+
+
+def _card_brand_fits(digits: str) -> bool:
+    """Whether the issuer prefix and the length are those of a real card scheme (keeps epoch times out)."""
+    length, two, four = len(digits), int(digits[:2]), int(digits[:4])
+    return ((digits[0] == "4" and length in (13, 16, 19))                      # Visa
+            or ((51 <= two <= 55 or 2221 <= four <= 2720) and length == 16)      # Mastercard
+            or (two in (34, 37) and length == 15)                                # American Express
+            or (3528 <= four <= 3589 and 16 <= length <= 19)                     # JCB
+            or ((four == 6011 or two == 65 or 644 <= four // 10 <= 649) and 16 <= length <= 19)  # Discover
+            or (two == 62 and 16 <= length <= 19)                                # UnionPay
+            or (two in (30, 36, 38) and 14 <= length <= 19))                     # Diners Club
+
+
+def _payment_card_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    for match in _CARD_CANDIDATE.finditer(text):
+        digits = re.sub(r"[ -]", "", match.group())
+        if _card_brand_fits(digits) and luhn.is_valid(digits):
+            yield match.start(), match.end(), "payment_card"
+
+
+# Texts without a digit group shaped like a phone number skip the (slow) phonenumbers matcher.
+_PHONE_PREFILTER = re.compile(r"\+\s?8[12]|(?<!\d)0\d{1,4}[-.\s)]?\d{2,4}[-.\s]?\d{4}(?!\d)")
+_PHONE_REGIONS = ("KR", "JP")
+
+
+def _phone_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """Korean and Japanese phone numbers, as Google's libphonenumber (`phonenumbers`) validates them."""
+    if not _PHONE_PREFILTER.search(text):
+        return
+    for region in _PHONE_REGIONS:
+        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+            yield match.start, match.end, "phone_number"
+
+
+# A Deployment's pod: <name>-<ReplicaSet hash>-<5>; a DaemonSet's or Job's: <name>-<5>. Kubernetes draws
+# the random parts from an alphabet without vowels and without 0, 1, 3 (so no words, no dates).
+_K8S = "[bcdfghjklmnpqrstvwxz2456789]"
+_POD = re.compile(
+    rf"(?<![\w.-])[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:-{_K8S}{{6,10}}-{_K8S}{{5}}"
+    rf"|-(?=[a-z]*\d)(?=\d*[a-z]){_K8S}{{5}})(?![\w-])"
+)
+
+
+def _pod_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    for match in _POD.finditer(text):
+        yield match.start(), match.end(), "pod_name"
+
+
+_SQL = re.compile(
+    r"\b(?:SELECT\s+(?:DISTINCT\s+)?(?:\*|[\w.\"`\[\]()]+(?:\s*,\s*[\w.\"`\[\]()*]+)*)\s+FROM\s+[\w.\"`\[\]]+"
+    r"|INSERT\s+INTO\s+[\w.\"`\[\]]+\s*(?:\([^)\n]*\)\s*)?VALUES\b"
+    r"|UPDATE\s+[\w.\"`\[\]]+\s+SET\s+[\w.\"`]+\s*="
+    r"|DELETE\s+FROM\s+[\w.\"`\[\]]+"
+    r"|(?:DROP|TRUNCATE)\s+TABLE\s+[\w.\"`\[\]]+"
+    r"|CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+[\w.\"`\[\]]+"
+    r"|ALTER\s+TABLE\s+[\w.\"`\[\]]+\s+(?:ADD|DROP|ALTER|RENAME)\b)",
+    re.IGNORECASE,
+)
+_SQL_KEYWORDS = re.compile(r"\b(?:select|distinct|from|insert|into|values|update|set|delete|drop|truncate|create|"
+                           r"unique|table|index|alter|add|rename)\b", re.IGNORECASE)
+_SQL_SYNTAX = re.compile(r"[=;*]|\bwhere\b|\blimit\s+\d", re.IGNORECASE)
+
+
+def _sql_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """SQL statements: upper-case keywords, or SQL syntax (`=`, `;`, `*`, WHERE) in the statement's line.
+
+    Lower-case prose such as "select the region from the list" has neither.
+    """
+    for match in _SQL.finditer(text):
+        line_end = text.find("\n", match.start())
+        line_end = len(text) if line_end == -1 else line_end
+        statement = text[match.start():line_end]
+        keywords = _SQL_KEYWORDS.findall(match.group())
+        if all(k.isupper() for k in keywords) or _SQL_SYNTAX.search(statement):
+            yield match.start(), match.start() + len(statement.rstrip()), "sql_statement"
 
 
 # --- signed URLs ------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ An RCA body is Markdown with one `## ` heading per section, in each language's o
   date `YYYY-MM-DD`. Actions are the sub-items under that item, or else its text split at `;`, `,` or `、`
   outside parentheses;
 - it links a release or a guardrail issue: a guardrail issue key (`GR-<number>`) or a link whose path has a
-  `/releases/` or `/release-notes/` segment.
+  `/releases/` or `/release-notes/` segment;
+- the overview's period line (ko `기간`, ja `期間`, en `Period`) gives UTC beside the local times, as every
+  time on the site does (mission D).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ SECTIONS: dict[str, dict[str, str]] = {
 }
 PERMANENT_ACTIONS = {"ko": "영구 조치", "ja": "恒久対応", "en": "Permanent actions"}
 DUE_WORDS = {"ko": "기한", "ja": "期限", "en": "due"}
+PERIOD_WORDS = {"ko": "기간", "ja": "期間", "en": "Period"}
 GUARDRAIL_ISSUE = re.compile(r"\bGR-\d+\b")
 RELEASE_LINK = re.compile(r"https://[^\s)>\]]+/(?:releases|release-notes)/[^\s)>\]]*")
 
@@ -87,6 +90,9 @@ def completeness_problems(rca: Rca) -> list[Problem]:
         elif sections[key].is_empty:
             problems.append(Problem(rca.path, sections[key].line, f"section '{title}'",
                                     "expected text in the section, found it empty"))
+    overview = sections.get("overview")
+    if overview and not overview.is_empty:
+        problems += _period_problems(rca, overview)
     mitigation = sections.get("mitigation")
     if mitigation and not mitigation.is_empty:
         problems += _permanent_action_problems(rca, mitigation)
@@ -96,6 +102,16 @@ def completeness_problems(rca: Rca) -> list[Problem]:
                                 "expected a link to a release (a URL with /releases/ or /release-notes/) "
                                 "or a guardrail issue (GR-<number>), found none"))
     return problems
+
+
+def _period_problems(rca: Rca, section: Section) -> list[Problem]:
+    word = PERIOD_WORDS[rca.lang]
+    for offset, line in enumerate(section.text.splitlines(), start=1):
+        if word.lower() in line.lower() and "UTC" not in line:
+            got = re.sub(r"^\s*[-*+]\s+", "", line).strip()
+            return [Problem(rca.path, section.line + offset, f"section '{SECTIONS[rca.lang]['overview']}'",
+                            f"expected the period in local time and UTC side by side, got {got!r}")]
+    return []
 
 
 def _permanent_action_problems(rca: Rca, section: Section) -> list[Problem]:

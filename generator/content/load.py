@@ -17,11 +17,13 @@ from .model import (
     LANGUAGES,
     Config,
     Incident,
+    Limits,
     IncidentStatus,
     Maintenance,
     Rca,
     RcaFrontMatter,
     Repository,
+    Severity,
     Texts,
 )
 from .cache import Cache, code_version, digest
@@ -30,7 +32,7 @@ from .tree import LINK_REFUSED, REPOSITORY_SOURCES, outside_links
 
 if typing.TYPE_CHECKING:
     from .glossary import Glossary
-from .yamlsource import Loc, YamlDocument, YamlSyntaxError, parse_yaml
+from .yamlsource import Loc, YamlDocument, YamlLimits, YamlSyntaxError, parse_yaml
 
 CONFIG_FILE = "status.yaml"
 INCIDENT_DIR = "incidents"
@@ -169,16 +171,53 @@ class Source:
     doc: YamlDocument
 
 
-def _read_yaml(root: Path, file: Path, problems: list[Problem], line_offset: int = 0, text: str | None = None):
+def read_content_text(root: Path, file: Path, problems: list[Problem], limits: Limits = Limits()) -> str | None:
+    """The text of one content file, or None with a Problem: too large, not a regular file, not UTF-8.
+
+    Reads at most `limits.max_file_bytes` + 1 bytes, so a huge file (or a device) costs nothing.
+    """
     rel = file.relative_to(root).as_posix()
     try:
-        if text is None:
-            text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(rel, 1, "", f"expected UTF-8 text, found undecodable byte at offset {exc.start}"))
+        with file.open("rb") as stream:
+            raw = stream.read(limits.max_file_bytes + 1)
+    except IsADirectoryError:
+        problems.append(Problem(rel, 1, "", "expected a file, found a directory named like one; rename or move it"))
         return None
+    except OSError as exc:
+        problems.append(Problem(rel, 1, "", f"expected a readable file, got {exc.strerror or exc}"))
+        return None
+    if len(raw) > limits.max_file_bytes:
+        problems.append(Problem(rel, 1, "", f"expected a file of at most {limits.max_file_bytes} bytes "
+                                            f"(limits.max_file_bytes in {CONFIG_FILE}), got a larger one"))
+        return None
+    return decode_utf8(raw, rel, problems)
+
+
+def decode_utf8(raw: bytes, rel: str, problems: list[Problem]) -> str | None:
+    """`raw` as text, or None with a Problem naming the line and column of the first undecodable byte."""
     try:
-        doc = parse_yaml(text, line_offset)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        problems.append(Problem(rel, line, "", f"expected UTF-8 text, got the byte 0x{raw[exc.start]:02x} "
+                                               f"at column {column}, which is not UTF-8; save the file as UTF-8"))
+        return None
+
+
+def yaml_limits(limits: Limits) -> YamlLimits:
+    return YamlLimits(max_depth=limits.max_depth, max_text_chars=limits.max_text_chars)
+
+
+def _read_yaml(root: Path, file: Path, problems: list[Problem], line_offset: int = 0, text: str | None = None,
+               limits: Limits = Limits()):
+    rel = file.relative_to(root).as_posix()
+    if text is None:
+        text = read_content_text(root, file, problems, limits)
+        if text is None:
+            return None
+    try:
+        doc = parse_yaml(text, line_offset, yaml_limits(limits))
     except YamlSyntaxError as exc:
         problems.append(Problem(rel, exc.line, "", exc.message))
         return None
@@ -200,8 +239,10 @@ def content_files(root: Path, directory: str, suffixes: tuple[str, ...]) -> list
     base = root / directory
     if not base.is_dir():
         return []
-    # sorted by parts, as Paths compare, without Path's slow comparison
-    return sorted((p for p in base.rglob("*") if p.name.endswith(suffixes) and not p.name.startswith(".") and p.is_file()),
+    # A directory named like a content file is listed too: reading it reports it instead of skipping it.
+    # Sorted by parts, as Paths compare, without Path's slow comparison.
+    return sorted((p for p in base.rglob("*")
+                   if p.name.endswith(suffixes) and not p.name.startswith(".") and (p.is_file() or p.is_dir())),
                   key=lambda p: p.parts)
 
 
@@ -230,9 +271,16 @@ def load_config(root: Path) -> Config:
 
 def _check_config(config: Config, source: Source) -> list[Problem]:
     problems = []
-    if sorted(config.languages) != sorted(LANGUAGES):
+    # Any subset of ko/ja/en may be published (a company starts with the languages it serves), each once.
+    if not config.languages or len(set(config.languages)) != len(config.languages):
         problems.append(Problem(source.path, source.doc.line_of(("languages",)), "languages",
-                                f"expected ko, ja and en (in any order, default first), got {config.languages}"))
+                                f"expected one or more of ko, ja and en, each once (default first), "
+                                f"got {config.languages}"))
+    missing = [severity.value for severity in Severity if severity not in config.sla.policies]
+    if missing:
+        problems.append(Problem(source.path, source.doc.line_of(("sla", "policies")), "sla.policies",
+                                f"expected a policy for every severity ({', '.join(s.value for s in Severity)}), "
+                                f"missing: {', '.join(missing)}"))
     for kind, items in (("regions", config.regions), ("services", config.services)):
         seen: set[str] = set()
         for index, item in enumerate(items):
@@ -283,7 +331,7 @@ class ItemFile:
     path: str  # relative to the repository, as shown to the user
     file: Path
     model: type
-    data: bytes
+    data: bytes | None  # None for a directory named like a content file
     fingerprint: str
 
 
@@ -304,8 +352,9 @@ def scan_item_files(root: Path) -> list[ItemFile]:
     for directory, model in ((INCIDENT_DIR, Incident), (MAINTENANCE_DIR, Maintenance)):
         for file in content_files(root, directory, (".yaml", ".yml")):
             rel = file.relative_to(root).as_posix()
-            data = file.read_bytes()
-            found.append(ItemFile(rel, file, model, data, digest(settings, model.__name__, rel, data)))
+            data = None if file.is_dir() else file.read_bytes()  # a directory is reported by the load
+            found.append(ItemFile(rel, file, model, data, digest(settings, model.__name__, rel, data or b"",
+                                                                 "dir" if data is None else "file")))
     return found
 
 
@@ -400,15 +449,22 @@ def _load_all(root, files: list[ItemFile], config, problems, cache, fingerprints
     return loaded
 
 
-def _load_file(root: Path, file: Path, data: bytes, model, config) -> tuple[object, Source | None, list[Problem]]:
-    """(validated value or None, source, problems) of one incident or maintenance file: a pure function of
-    its bytes, its path and the configuration, which is what makes it cacheable."""
+def _load_file(root: Path, file: Path, data: bytes | None, model, config) -> tuple[object, Source | None, list[Problem]]:
+    """(validated value or None, source, problems) of one incident or maintenance file from the bytes the scan
+    read: a pure function of them, its path and the configuration, which is what makes it cacheable. The
+    same problems as `read_content_text` for a directory, a file over the size limit or one not in UTF-8."""
     found: list[Problem] = []
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        rel = file.relative_to(root).as_posix()
-        return None, None, [Problem(rel, 1, "", f"expected UTF-8 text, found undecodable byte at offset {exc.start}")]
+    rel = file.relative_to(root).as_posix()
+    if data is None:
+        found.append(Problem(rel, 1, "", "expected a file, found a directory named like one; rename or move it"))
+        return None, None, found
+    if len(data) > config.limits.max_file_bytes:
+        found.append(Problem(rel, 1, "", f"expected a file of at most {config.limits.max_file_bytes} bytes "
+                                         f"(limits.max_file_bytes in {CONFIG_FILE}), got a larger one"))
+        return None, None, found
+    text = decode_utf8(data, rel, found)
+    if text is None:
+        return None, None, found
     item = load_item(root, file, model, config, found, text=text)
     return (item[0], item[1], found) if item is not None else (None, None, found)
 
@@ -417,14 +473,14 @@ def load_item(root: Path, file: Path, model: type[Incident] | type[Maintenance],
               problems: list[Problem], text: str | None = None):
     """One incident or maintenance file with every rule that needs only it and the configuration:
     `(item, source)`, or None with the reasons added to `problems`. `check` and the API share it."""
-    source = _read_yaml(root, file, problems, text=text)
+    source = _read_yaml(root, file, problems, text=text, limits=config.limits)
     if source is None:
         return None
     value = _validate(model, source, problems)
     if value is None:
         return None
     check = _check_incident if model is Incident else _check_maintenance
-    found = check(value, source, config)
+    found = _check_id_is_file_name(value.id, file, source) + check(value, source, config)
     problems.extend(found)
     if any(p.level == "error" for p in found):
         return None
@@ -445,6 +501,21 @@ def missing_rca_problem(incident: Incident, source: Source, known_rcas: set[str]
         return None
     return Problem(source.path, source.doc.line_of(("rca",)), "rca",
                    f"expected the id of an RCA in {RCA_DIR}/ ({incident.rca}.<lang>.md), found none")
+
+
+def _check_id_is_file_name(item_id: str, file: Path, source: Source) -> list[Problem]:
+    # Links, the API and `statusgen update ID` find an item by its file name: the two must agree.
+    stem = file.name.rsplit(".", 1)[0]
+    if item_id == stem:
+        return []
+    return [Problem(source.path, source.doc.line_of(("id",)), "id",
+                    f"expected the file name's id {stem!r}, got {item_id!r}; rename the file or change the id")]
+
+
+def id_in_use(loaded: "Loaded", item_id: str) -> str | None:
+    """The path of the incident or maintenance that already uses `item_id`, or None (for writers: the API)."""
+    source = loaded.sources.get(item_id)
+    return source.path if source is not None else None
 
 
 def _check_unique_ids(items, problems):
@@ -598,17 +669,15 @@ def load_rcas(root: Path, config: Config, problems: list[Problem]) -> list[Rca]:
         if not name:
             problems.append(Problem(rel, 1, "", "expected an RCA file named <id>.<lang>.md with lang ko, ja or en"))
             continue
-        try:
-            text = file.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(rel, 1, "", f"expected UTF-8 text, found undecodable byte at offset {exc.start}"))
+        text = read_content_text(root, file, problems, config.limits)
+        if text is None:
             continue
         parts = split_front_matter(text)
         if parts is None:
             problems.append(Problem(rel, 1, "", "expected front matter between '---' lines at the top of the file"))
             continue
         front, body = parts
-        source = _read_yaml(root, file, problems, line_offset=1, text=front)
+        source = _read_yaml(root, file, problems, line_offset=1, text=front, limits=config.limits)
         if source is None:
             continue
         meta = _validate(RcaFrontMatter, source, problems)

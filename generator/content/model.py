@@ -214,6 +214,33 @@ class PageConfig(Model):
     description: Texts
     url: HttpUrl = Field(description="Public address of the status site, e.g. https://status.example.com/")
     support: Texts | None = Field(default=None, description="How customers reach support (RCA contact).")
+    logo: str | None = Field(
+        default=None, pattern=r"^(https://\S+|[A-Za-z0-9_][A-Za-z0-9_./-]*\.(svg|png|webp|jpg|jpeg))$",
+        description="Header logo and favicon: a file under site/docs (e.g. assets/logo.svg) or an https:// URL; "
+                    "default: a built-in status mark in the brand colour")
+    brand_color: str = Field(
+        default="#1f3a5f", pattern=r"^#[0-9a-fA-F]{6}$",
+        description="Colour of the header bar and of links, '#rrggbb'; white text on it and it on white must "
+                    "reach the 4.5:1 contrast of WCAG AA (checked)")
+
+    @field_validator("brand_color")
+    @classmethod
+    def _readable_on_white(cls, value: str) -> str:
+        ratio = contrast_with_white(value)
+        if ratio < 4.5:
+            raise ValueError(f"expected a colour with at least 4.5:1 contrast against white, got {value!r} "
+                             f"({ratio:.1f}:1); pick a darker shade")
+        return value
+
+
+def contrast_with_white(hex_colour: str) -> float:
+    """WCAG 2 contrast ratio of an `#rrggbb` colour against white."""
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    return 1.05 / (luminance + 0.05)
 
 
 class BusinessHours(Model):
@@ -331,6 +358,19 @@ class GuardrailConfig(Model):
     signed_urls: SignedUrlPolicy = SignedUrlPolicy()
 
 
+class Limits(Model):
+    """Bounds on what one content file may cost to read, so a hostile or broken file fails fast and clearly.
+
+    status.yaml itself is always read with the defaults (its own limits are not known before it is read).
+    """
+
+    max_file_bytes: int = Field(default=1_000_000, gt=0,
+                                description="Largest content file (incident, maintenance, RCA) in bytes")
+    max_text_chars: int = Field(default=20_000, gt=0,
+                                description="Longest single text (a title, an update text...) in characters")
+    max_depth: int = Field(default=16, gt=0, description="Deepest nesting of lists and mappings in a YAML file")
+
+
 class NotificationsConfig(Model):
     """Self-service subscriptions and notification timing (statusgen serve, statusgen notify)."""
 
@@ -351,6 +391,7 @@ class Config(Model):
     services: list[Service]
     sla: SlaConfig
     guardrail: GuardrailConfig = GuardrailConfig()
+    limits: Limits = Limits()
     notifications: NotificationsConfig = NotificationsConfig()
     schema_: str | None = Field(default=None, alias="$schema")
 

@@ -46,37 +46,125 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:int": lambda s: int(s.replace("_", ""), 0),
     "tag:yaml.org,2002:float": lambda s: float(s.replace("_", "")),
 }
+# The tags a value may carry: YAML's core schema, plus what PyYAML's implicit resolver gives plain scalars
+# (timestamps, `<<`, `=`), which a composed node cannot tell from an explicit tag. Anything else
+# (`!!python/name:`, `!include`, `!!binary`, a CloudFormation `!Ref`) means the author expects a loader
+# feature we do not have: refuse it rather than read the text after it as a plain value.
+_ACCEPTED_TAGS = frozenset({*_SCALAR_TAGS, "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map",
+                            "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
 
 
-def _value(node: Node, loc: Loc, lines: dict[Loc, int]) -> object:
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, ScalarNode):
-        # Where the text itself starts: a block scalar (| or >) begins on the line after its indicator.
-        lines[loc + (TEXT_START,)] = node.start_mark.line + (2 if node.style in ("|", ">") else 1)
+@dataclass(frozen=True)
+class YamlLimits:
+    """Bounds that keep one hostile file from taking the machine (see `Limits` in status.yaml)."""
+
+    max_depth: int = 16
+    max_text_chars: int = 20_000
+
+
+DEFAULT_YAML_LIMITS = YamlLimits()
+
+
+def _where(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
+    return text or "(top level)"
+
+
+class _Reader:
+    """Turns libyaml's composed nodes into plain values, refusing what could take the machine.
+
+    libyaml shares one node between an anchor and each of its aliases, so a "billion laughs" file composes in
+    microseconds; it is the expansion into values that explodes. A node met a second time is an alias and is
+    refused before anything is expanded. libyaml itself stops flow nesting at 1,000 levels; we stop at
+    `limits.max_depth`, long before Python's recursion limit.
+    """
+
+    def __init__(self, limits: YamlLimits, may_alias: bool):
+        self.limits = limits
+        self.lines: dict[Loc, int] = {}
+        self.seen: set[int] = set()
+        # An alias is written `*name`: a text without `*` has none, and its nodes need no identity bookkeeping.
+        self.may_alias = may_alias
+
+    def fail(self, node: Node, loc: Loc, message: str, line: int | None = None):
+        where = f"{_where(loc)}: " if loc else ""
+        raise YamlSyntaxError(line or node.start_mark.line + 1, where + message)
+
+    def value(self, node: Node, loc: Loc, depth: int) -> object:
+        lines = self.lines
+        if self.may_alias:
+            if id(node) in self.seen:
+                self.fail(node, loc, f"expected plain YAML values, got an alias (*name) of the value on line "
+                                     f"{node.start_mark.line + 1}; anchors and aliases (&name, *name) are not "
+                                     "accepted: write the value out", line=self._line(loc, node))
+            self.seen.add(id(node))
+        if node.tag not in _ACCEPTED_TAGS:
+            shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.fail(node, loc, f"expected plain YAML values, got the tag {shown!r}; YAML tags are not supported "
+                                 "(no includes, no object construction): remove it")
+        lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, ScalarNode):
+            text = node.value
+            if len(text) > self.limits.max_text_chars:
+                self.fail(node, loc, f"expected a text of at most {self.limits.max_text_chars} characters "
+                                     f"(limits.max_text_chars), got {len(text)}")
+            # Where the text itself starts: a block scalar (| or >) begins on the line after its indicator.
+            lines[loc + (TEXT_START,)] = node.start_mark.line + (2 if node.style in ("|", ">") else 1)
+            convert = _SCALAR_TAGS.get(node.tag)
+            if convert is not None:
+                try:
+                    return convert(text)
+                except ValueError:
+                    return text
+            return text  # strings, and timestamps kept verbatim for strict parsing later
+        if depth >= self.limits.max_depth:
+            self.fail(node, loc, f"expected lists and mappings nested at most {self.limits.max_depth} deep "
+                                 "(limits.max_depth), got deeper")
+        if isinstance(node, SequenceNode):
+            return [self.value(item, loc + (index,), depth + 1) for index, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            result: dict[object, object] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    self.fail(key_node, loc, "expected a plain text as a field name, got a list or mapping")
+                key = self.key(key_node, loc)
+                if key in result:
+                    first = lines.get(loc + (key,), "?")
+                    raise YamlSyntaxError(key_node.start_mark.line + 1,
+                                          f"{_where(loc + (key,))}: expected each field once, got a second {key!r} "
+                                          f"(the first is on line {first}); delete one of them")
+                lines[loc + (key,)] = key_node.start_mark.line + 1
+                result[key] = self.value(value_node, loc + (key,), depth + 1)
+            return result
+        self.fail(node, loc, f"unsupported YAML node {node.tag}")
+
+    def key(self, node: ScalarNode, loc: Loc) -> str:
+        """A field name, checked like a value but not recorded in `lines`."""
+        if self.may_alias:
+            if id(node) in self.seen:
+                self.fail(node, loc, "expected a plain field name, got an alias (*name); anchors and aliases "
+                                     "(&name, *name) are not accepted: write the value out")
+            self.seen.add(id(node))
+        if node.tag not in _ACCEPTED_TAGS:
+            self.fail(node, loc, f"expected a plain field name, got the tag {node.tag!r}: remove it")
+        if len(node.value) > self.limits.max_text_chars:
+            self.fail(node, loc, f"expected a field name of at most {self.limits.max_text_chars} characters "
+                                 "(limits.max_text_chars)")
         convert = _SCALAR_TAGS.get(node.tag)
-        if convert is not None:
-            try:
-                return convert(node.value)
-            except ValueError:
-                return node.value
-        return node.value  # strings, and timestamps kept verbatim for strict parsing later
-    if isinstance(node, SequenceNode):
-        return [_value(item, loc + (index,), lines) for index, item in enumerate(node.value)]
-    if isinstance(node, MappingNode):
-        result: dict[object, object] = {}
-        for key_node, value_node in node.value:
-            key = _value(key_node, loc + ("<key>",), {})
-            key = str(key) if not isinstance(key, str) else key
-            if key in result:
-                first = lines.get(loc + (key,), "?")
-                where = ".".join(str(p) for p in loc + (key,))
-                raise YamlSyntaxError(key_node.start_mark.line + 1,
-                                      f"{where}: expected each field once, got a second {key!r} "
-                                      f"(the first is on line {first}); delete one of them")
-            lines[loc + (key,)] = key_node.start_mark.line + 1
-            result[key] = _value(value_node, loc + (key,), lines)
-        return result
-    raise YamlSyntaxError(node.start_mark.line + 1, f"unsupported YAML node {node.tag}")
+        if convert is None:
+            return node.value
+        try:
+            return str(convert(node.value))
+        except ValueError:
+            return node.value
+
+    def _line(self, loc: Loc, node: Node) -> int:
+        """The line that uses an alias: the node's own line is its anchor's, so take the nearest known owner."""
+        while loc and loc not in self.lines:
+            loc = loc[:-1]
+        return self.lines.get(loc, node.start_mark.line + 1)
 
 
 def _syntax_hint(text: str, exc: yaml.MarkedYAMLError) -> str:
@@ -101,8 +189,12 @@ def _syntax_hint(text: str, exc: yaml.MarkedYAMLError) -> str:
 _BRACKET_VALUE = re.compile(r":\s+[\[{][^\]}]*[\]}]\s*\S")
 
 
-def parse_yaml(text: str, line_offset: int = 0) -> YamlDocument:
-    """Parse one YAML document; raises YamlSyntaxError with the line of the problem."""
+def parse_yaml(text: str, line_offset: int = 0, limits: YamlLimits = DEFAULT_YAML_LIMITS) -> YamlDocument:
+    """Parse one YAML document; raises YamlSyntaxError with the line of the problem.
+
+    Plain values only: tags outside YAML's core schema and aliases are refused, and `limits` bounds the
+    nesting depth and the length of every text.
+    """
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
@@ -113,11 +205,11 @@ def parse_yaml(text: str, line_offset: int = 0) -> YamlDocument:
         raise YamlSyntaxError(line, f"{message}; {hint}" if hint else message) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(1 + line_offset, f"YAML syntax error: {exc}") from None
-    lines: dict[Loc, int] = {}
     if node is None:
         return YamlDocument({}, {(): 1}, line_offset)
+    reader = _Reader(limits, "*" in text)
     try:
-        value = _value(node, (), lines)
+        value = reader.value(node, (), 0)
     except YamlSyntaxError as exc:
         raise YamlSyntaxError(exc.line + line_offset, exc.message) from None
-    return YamlDocument(value, lines, line_offset)
+    return YamlDocument(value, reader.lines, line_offset)

@@ -13,10 +13,10 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from ..content.model import ComponentStatus, Repository
-from .api import api_indicator, language_prefix
+from ..content.model import Repository
+from .api import language_prefix
 from .pages import STRINGS
-from .status import component_states
+from .status import component_states, is_active, page_banner, published_incidents
 
 STATUS_COLOURS = {
     "operational": "#2e7d32",
@@ -68,12 +68,12 @@ def badges(repository: Repository, now: datetime, lang: str) -> list[Badge]:
     def text(texts) -> str:
         return texts.get(lang) or texts.get(config.default_language) or ""
 
-    indicator = api_indicator(repository, now)
     states = component_states(repository, now)
-    if indicator == "none" and any(s.status is ComponentStatus.under_maintenance for s in states):
-        indicator = "maintenance"
-    result = [Badge("overall", text(config.page.name), STRINGS[f"overall_{indicator}"][lang],
-                    INDICATOR_COLOURS[indicator])]
+    # the badge says what the home page's banner says (its worst component), never more
+    active = [i for i in published_incidents(repository) if is_active(i, now)]
+    banner = page_banner(states, active)
+    result = [Badge("overall", text(config.page.name), STRINGS[f"banner_{banner.status}"][lang],
+                    INDICATOR_COLOURS[banner.indicator])]
     services = {s.id: s for s in config.services}
     for state in states:
         label = f"{state.region} {text(services[state.service].name)}"

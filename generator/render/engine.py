@@ -190,15 +190,12 @@ def _build_language(config_file: str, docs_dir: str, overrides: str, site_dir: s
 
 
 def _merge_languages(outputs: dict[str, Path], site_dir: Path, languages: list[str]) -> None:
-    """The default language's build is the site; each other language brings its `/<lang>/` folder. The
-    404 page comes from the last language, as the serial i18n build leaves it."""
+    """The default language's build is the site (with the root 404 page in the default language); each other
+    language brings its `/<lang>/` folder."""
     default, others = languages[0], languages[1:]
     os.replace(outputs[default], site_dir)
     for lang in others:
-        os.replace(outputs[lang] / lang, site_dir / lang)
-    last = outputs[languages[-1]] / "404.html"
-    if others and last.is_file():
-        os.replace(last, site_dir / "404.html")
+        os.replace(outputs[lang] / lang, site_dir / lang)  # with its own 404.html (the plugin writes it)
     # One search index for all languages, as the serial build leaves it; its settings are the default's.
     indexes = [site_dir / SEARCH_INDEX] + [outputs[lang] / SEARCH_INDEX for lang in others]
     found = [json.loads(f.read_text(encoding="utf-8")) for f in indexes if f.is_file()]

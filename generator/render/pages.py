@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import posixpath
 import re
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
@@ -22,7 +23,7 @@ import yaml
 from markupsafe import Markup
 
 from ..content.cache import Cache, code_version, digest
-from ..localtime import format_local_and_utc, format_local_time_and_utc, format_month
+from ..localtime import format_day, format_local_and_utc, format_local_time_and_utc, format_month
 from ..content.model import ComponentStatus, Incident, Maintenance, Rca, Repository, Texts
 from .sanitize import page_title, sanitize_text_html
 from .status import (
@@ -31,7 +32,7 @@ from .status import (
     is_active,
     is_upcoming,
     maintenance_state,
-    overall_indicator,
+    page_banner,
     published_incidents,
     published_maintenance,
 )
@@ -54,16 +55,102 @@ _MARKDOWN = markdown.Markdown(extensions=[])
 _MARKUP_CHARS = re.compile(r"[*_`\[\]<>!#&\\|~]|^\s*([-+]|\d+[.)])\s|\n\s*\n|https?://", re.M)
 
 
-def render_text(text: str | None) -> Markup:
-    """An engineer's Markdown text -> sanitized HTML on one line (it sits inside an HTML block)."""
+# A URL typed into prose (not already a Markdown link or autolink). Customers should read a named link, not
+# a 120-character dashboard address: it becomes a link labelled with the evidence title it matches, else
+# with its host name. Closing punctuation (ASCII or CJK) is not part of the URL.
+_BARE_URL = re.compile(r"(?<!\]\()(?<![<\"'=])\bhttps?://[^\s<>()\[\]（）「」、。]+")
+
+
+def _link_bare_urls(text: str, labels: dict[str, str] | None) -> str:
+    def link(match: re.Match) -> str:
+        url = match.group(0).rstrip(".,;:!?")
+        trail = match.group(0)[len(url):]
+        label = (labels or {}).get(url) or urlsplit(url).hostname or url
+        label = re.sub(r"([\\\[\]*_`])", r"\\\1", label)
+        return f"[{label}]({url}){trail}"
+
+    return _BARE_URL.sub(link, text)
+
+
+def render_text(text: str | None, labels: dict[str, str] | None = None) -> Markup:
+    """An engineer's Markdown text -> sanitized HTML on one line (it sits inside an HTML block).
+
+    `labels` names known URLs (an incident's evidence: url -> title) for the links made of bare URLs."""
     if not text:
         return Markup("")
     if not _MARKUP_CHARS.search(text):
         return Markup("<p>") + Markup.escape(" ".join(text.split())) + Markup("</p>")
     _MARKDOWN.reset()
-    html = _MARKDOWN.convert(text)
+    html = _MARKDOWN.convert(_link_bare_urls(text, labels))
     clean = sanitize_text_html(html)
     return Markup(" ".join(clean.split("\n")))
+
+
+# How the macros and engineers announce the next update inside an update's text, per language. When the
+# update also has `next_update_at`, the page shows that time once, in its own field (local time and UTC),
+# and the sentence repeating it is left out of the prose.
+NEXT_UPDATE_PHRASES = {
+    "ko": ("다음 업데이트",),
+    "ja": ("次回更新", "次回の更新"),
+    "en": ("next update",),
+}
+_SENTENCE_END = {"ja": re.compile(r"(?<=[。！？])|\n+"), "default": re.compile(r"(?<=[.!?])\s+|\n+")}
+
+
+def without_next_update(text: str, lang: str) -> str:
+    """`text` without the sentences that announce the next update (see NEXT_UPDATE_PHRASES)."""
+    phrases = NEXT_UPDATE_PHRASES.get(lang, ())
+    if not text or not any(p in text.lower() for p in phrases):
+        return text
+    splitter = _SENTENCE_END.get(lang, _SENTENCE_END["default"])
+    kept = [s.strip() for s in splitter.split(text) if s and s.strip()]
+    kept = [s for s in kept if not any(p in s.lower() for p in phrases)]
+    return ("" if lang == "ja" else " ").join(kept)
+
+
+LANGUAGE_NAMES = {"ko": "한국어", "ja": "日本語", "en": "English"}
+# Interface strings the page frame (theme/overrides/main.html, 404.html) uses.
+THEME_STRINGS = (
+    "skip_to_content", "nav_main", "nav_status", "nav_history", "nav_verify", "nav_search", "nav_language",
+    "subscribe_title", "subscribe_feed", "subscribe_calendar", "subscribe_api", "subscribe_badge", "badge",
+    "footer_support", "times_note", "not_found_title", "not_found_text", "not_found_other", "history",
+)
+DEFAULT_LOGO = "assets/logo.svg"
+
+
+def language_prefix(repository: Repository, lang: str) -> str:
+    """`` for the default language, `ja/` for the others (as `render.api.language_prefix`, which imports us)."""
+    return "" if lang == repository.config.default_language else f"{lang}/"
+
+
+def theme_context(repository: Repository) -> dict:
+    """What the page frame needs from status.yaml and strings.yaml, per language (plain values: mkdocs
+    copies its configuration). The templates escape every value; `support_html` is sanitized HTML."""
+    config = repository.config
+    languages = {}
+    for lang in config.languages:
+        def text(texts: Texts | None) -> str:
+            if texts is None:
+                return ""
+            return texts.get(lang) or texts.get(config.default_language) or ""
+
+        support = text(config.page.support)
+        languages[lang] = {
+            "prefix": language_prefix(repository, lang),
+            "language_name": LANGUAGE_NAMES.get(lang, lang),
+            "name": text(config.page.name),
+            "description": text(config.page.description),
+            "support_html": str(render_text(support)).removeprefix("<p>").removesuffix("</p>") if support else "",
+            "t": {key: STRINGS[key][lang] for key in THEME_STRINGS},
+        }
+    site_url = config.page.url if config.page.url.endswith("/") else config.page.url + "/"
+    return {
+        "site_url": site_url,
+        "brand_color": config.page.brand_color,
+        "logo": config.page.logo or DEFAULT_LOGO,
+        "default_language": config.default_language,
+        "languages": languages,
+    }
 
 
 def page_url(page: str) -> str:
@@ -121,9 +208,55 @@ class PageContext:
     def link(self, to_page: str) -> str:
         return relative_url(self.page, to_page)
 
+    @property
+    def prefix(self) -> str:
+        return language_prefix(self.repository, self.lang)
+
+    def asset(self, path: str) -> str:
+        """Relative URL of a file at the site's root (shared by all languages), e.g. the search index."""
+        rel = posixpath.relpath(path or ".", (self.prefix + page_url(self.page)) or ".")
+        return rel if path else rel + "/"
+
     def file(self, path: str) -> str:
         """Relative URL of a generated file (feed, badge, JSON) of this language, e.g. `feeds/atom.xml`."""
         return posixpath.relpath(path, page_url(self.page) or ".")
+
+    def day(self, which) -> str:
+        """A calendar day, localized: `2025년 10월 2일 (목)`."""
+        return format_day(which, self.lang)
+
+    def minutes_text(self, minutes: int) -> str:
+        return self.duration(timedelta(minutes=minutes))
+
+    @staticmethod
+    def notable_days(uptime) -> list[tuple[int, object]]:
+        """(grid column from 1, day) of the days the uptime bar shows as elements."""
+        return [(n, d) for n, d in enumerate(uptime.days, start=1) if d.notable]
+
+    @staticmethod
+    def component_minutes(uptime, item_id: str) -> int:
+        """How long an incident or maintenance affected one component within the 90 days, in minutes."""
+        return sum(d.minutes_of(item_id) for d in uptime.days)
+
+    @staticmethod
+    def history_components(entries) -> list[str]:
+        """Every component named by a month's entries, for the history page's component filter."""
+        found: set[str] = set()
+        for entry in entries:
+            found.update(c.id if hasattr(c, "id") else c for c in entry.item.components)
+        return sorted(found)
+
+    def evidence_labels(self, incident: Incident) -> dict[str, str]:
+        """url -> title of an incident's evidence, to name the URLs written into its texts."""
+        return {link.url: self.text(link.title) for link in incident.evidence}
+
+    def update_text(self, update, incident: Incident) -> Markup:
+        """An update's text for the page: the next-update sentence left out when the page shows the time in its
+        own field, bare URLs turned into named links."""
+        text = self.text(update.text)
+        if getattr(update, "next_update_at", None):
+            text = without_next_update(text, self.lang)
+        return render_text(text, self.evidence_labels(incident))
 
     def percent(self, value: float) -> str:
         return f"{value:.2f}"
@@ -202,10 +335,11 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
     maintenance_page = env.get_template("maintenance.md.j2")
     rca_page = env.get_template("rca.md.j2")
     component_page = env.get_template("component.md.j2")
+    search_page = env.get_template("search.md.j2")
     uptime = uptime_history(repository, now)
     states = component_states(repository, now)
-    indicator = overall_indicator(repository, now)
     active = [i for i in incidents if is_active(i, now)]
+    banner = page_banner(states, active)
     upcoming = sorted(
         (m for m in maintenance if is_upcoming(m, now) or maintenance_state(m, now).value in ("in_progress", "verifying")),
         key=lambda m: m.scheduled_for,
@@ -221,7 +355,7 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
 
         home_context = ctx("index.md")
         pages.append(RenderedPage(f"index.{lang}.md", home.render(
-            c=home_context, states=states, indicator=indicator, active=active, upcoming=upcoming,
+            c=home_context, states=states, banner=banner, active=active, upcoming=upcoming,
             recent=recent, uptime=uptime), search=(_entry(home_context.text(repository.config.page.name),
                                                           home_context.text(repository.config.page.description)),)))
         for state in states:
@@ -234,6 +368,9 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
         history_context = ctx("history.md")
         pages.append(RenderedPage(f"history.{lang}.md", history.render(c=history_context, months=months),
                                   search=(_entry(history_context.t("history")),)))
+        pages.append(RenderedPage(f"search.{lang}.md", search_page.render(
+            c=ctx("search.md"), others=[language_prefix(repository, other)
+                                        for other in repository.config.languages if other != lang])))
         for incident in incidents:
             page = f"incidents/{incident.id}.md"
             context = ctx(page)
@@ -251,7 +388,8 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
             state = maintenance_state(item, now)
             key = digest(RENDER_RULES, settings, lang, facts[item.id], state.value)
             pages.append(RenderedPage(f"maintenance/{item.id}.{lang}.md", _cached(cache, key, lambda: maintenance_page.render(
-                c=context, item=item, state=state)), standalone=True,
+                c=context, item=item, state=state, under_maintenance=ComponentStatus.under_maintenance)),
+                standalone=True,
                 search=(_search_entry(context, item.title, item.description, item.components, item.scheduled_for,
                                       item.region),)))
         for rca in rcas:

@@ -117,3 +117,35 @@ def overall_indicator(repository: Repository, now: datetime) -> str:
     if any(is_in_window(m, now) for m in published_maintenance(repository)):
         return "maintenance"
     return "none"
+
+
+@dataclass(frozen=True)
+class Banner:
+    """The overall status line at the top of every home page."""
+
+    indicator: str  # none | minor | major | critical | maintenance: the colour
+    status: str  # the worst component status, or `incident` / `operational`: the text
+
+
+# Statuspage's page indicator derived from the component states: a degraded component is a minor problem,
+# never an outage; the banner must not say more than the board below it.
+_BANNER_INDICATOR = {
+    ComponentStatus.major_outage: "critical",
+    ComponentStatus.partial_outage: "major",
+    ComponentStatus.degraded_performance: "minor",
+    ComponentStatus.under_maintenance: "maintenance",
+}
+
+
+def page_banner(states: list[ComponentState], active: list[Incident]) -> Banner:
+    """The banner from the component board: its worst state, so that the banner and the board always agree.
+
+    An active incident that leaves every component operational (a false-positive inquiry, say) still shows
+    as a minor `incident` banner: the reader is told something is going on without overstating it."""
+    worst = max((s.status for s in states), key=COMPONENT_STATUS_RANK.__getitem__,
+                default=ComponentStatus.operational)
+    if worst is not ComponentStatus.operational:
+        return Banner(_BANNER_INDICATOR[worst], worst.value)
+    if any(i.impact is not Impact.none for i in active):
+        return Banner("minor", "incident")
+    return Banner("none", "operational")

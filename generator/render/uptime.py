@@ -45,6 +45,16 @@ class UptimeDay:
     status: ComponentStatus
     incidents: tuple[Incident, ...]  # worst first, then earliest
     maintenance: tuple[Maintenance, ...]
+    # how long each incident / maintenance affected the component within this local day, by id
+    minutes: tuple[tuple[str, int], ...] = ()
+
+    def minutes_of(self, item_id: str) -> int:
+        return next((m for i, m in self.minutes if i == item_id), 0)
+
+    @property
+    def notable(self) -> bool:
+        """Something happened that day: the bar shows it and says what."""
+        return bool(self.incidents or self.maintenance) or self.status is not ComponentStatus.operational
 
 
 @dataclass(frozen=True)
@@ -156,6 +166,11 @@ def _component_uptime(component: Component, repository: Repository, incidents: l
                                key=lambda s: (-COMPONENT_STATUS_RANK[s.status], s.source.began_at))
         day_maintenance = sorted({id(s.source): s.source for s in today if isinstance(s.source, Maintenance)}.values(),
                                  key=lambda m: m.scheduled_for)
+        minutes: dict[str, float] = {}
+        for span in today:
+            overlap = (min(span.end, hi) - max(span.start, lo)).total_seconds() / 60
+            minutes[span.source.id] = minutes.get(span.source.id, 0.0) + overlap
         result.append(UptimeDay(first_day + timedelta(days=n), worst[n],
-                                tuple(s.source for s in day_incidents), tuple(day_maintenance)))
+                                tuple(s.source for s in day_incidents), tuple(day_maintenance),
+                                tuple((item, max(1, round(m))) for item, m in minutes.items())))
     return ComponentUptime(component.id, tuple(result), counted, downtime)

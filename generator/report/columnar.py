@@ -80,9 +80,14 @@ def positions(calendar: Calendar, utc: np.ndarray) -> np.ndarray:
     values = utc[where]
     result = np.empty_like(values)
     done = np.zeros(values.shape, dtype=bool)
-    years = np.unique(values.astype("datetime64[us]").astype("datetime64[Y]").astype(np.int64) + 1970)
-    # the local year of an instant is its UTC year or a neighbour
-    for year in sorted({y + d for y in years.tolist() for d in (-1, 0, 1)} & set(_TABLE_YEARS)):
+    # the local year of an instant is the UTC year of the instant moved by at most a day (no zone is 24 h off)
+    day = 86_400_000_000
+    years = set()
+    for shift in (-day, 0, day):
+        moved = values + shift
+        years.update((np.unique(moved.astype("datetime64[us]").astype("datetime64[Y]").astype(np.int64))
+                      + 1970).tolist())
+    for year in sorted(years & set(_TABLE_YEARS)):
         table = _year_arrays(calendar, year)
         if table is None:
             continue
@@ -130,6 +135,16 @@ class Columns:
     def __len__(self) -> int:
         return len(self.plan)
 
+    def subset(self, rows: np.ndarray) -> "Columns":
+        """The tickets at `rows` (sorted), renumbered 0 .. len(rows) - 1."""
+        number = np.full(len(self), -1, dtype=np.int64)
+        number[rows] = np.arange(len(rows))
+        replies = np.flatnonzero(number[self.reply_ticket] >= 0)
+        pauses = np.flatnonzero(number[self.pause_ticket] >= 0)
+        return Columns(self.plan[rows], self.created[rows], self.owner[rows], self.resolved[rows],
+                       number[self.reply_ticket[replies]], self.reply[replies], number[self.pause_ticket[pauses]],
+                       self.pause_start[pauses], self.pause_end[pauses])
+
 
 def _array(values: list[int]) -> np.ndarray:
     return np.array(values, dtype=np.int64) if values else np.empty(0, dtype=np.int64)
@@ -137,23 +152,24 @@ def _array(values: list[int]) -> np.ndarray:
 
 def columns(tickets: Sequence[Ticket], plan_codes: Sequence[int]) -> Columns:
     """The instants of `tickets` (validated `Ticket` values) as columns; `plan_codes[i]` is ticket i's plan."""
-    us = microseconds
+    epoch, micro = _EPOCH, _MICROSECOND  # microseconds() inlined: a chunk has a few hundred thousand instants
     created, owner, resolved = [], [], []
     reply_ticket, reply, pause_ticket, pause_start, pause_end = [], [], [], [], []
     for i, t in enumerate(tickets):
-        created.append(us(t.created_at))
-        owner.append(NONE if t.owner_assigned_at is None else us(t.owner_assigned_at))
-        resolved.append(NONE if t.resolved_at is None else us(t.resolved_at))
+        created.append((t.created_at - epoch) // micro)
+        owner.append(NONE if t.owner_assigned_at is None else (t.owner_assigned_at - epoch) // micro)
+        resolved.append(NONE if t.resolved_at is None else (t.resolved_at - epoch) // micro)
         if t.first_public_reply_at is not None:
             reply_ticket.append(i)
-            reply.append(us(t.first_public_reply_at))
-        for moment in t.public_replies_at:
-            reply_ticket.append(i)
-            reply.append(us(moment))
+            reply.append((t.first_public_reply_at - epoch) // micro)
+        later = t.public_replies_at
+        if later:
+            reply_ticket.extend([i] * len(later))
+            reply.extend([(moment - epoch) // micro for moment in later])
         for w in t.waiting_on_customer:
             pause_ticket.append(i)
-            pause_start.append(us(w.start))
-            pause_end.append(NONE if w.end is None else us(w.end))
+            pause_start.append((w.start - epoch) // micro)
+            pause_end.append(NONE if w.end is None else (w.end - epoch) // micro)
     return Columns(np.asarray(plan_codes, dtype=np.int64), _array(created), _array(owner), _array(resolved),
                    _array(reply_ticket), _array(reply), _array(pause_ticket), _array(pause_start), _array(pause_end))
 
@@ -287,11 +303,10 @@ def evaluate(c: Columns, plans: Sequence[Plan], now: datetime) -> Evaluated:
     reply_p = _positions_by_calendar(reply_u, calendar[reply_t], calendars)
     replies = np.bincount(reply_t, minlength=n)
     first_row = np.concatenate(([0], np.cumsum(replies)[:-1])).astype(np.int64)
-    answered = replies > 0
-    first_u = np.where(answered, reply_u[np.minimum(first_row, max(0, len(reply_u) - 1))] if len(reply_u) else NONE,
-                       NONE)
-    first_p = np.where(answered, reply_p[np.minimum(first_row, max(0, len(reply_p) - 1))] if len(reply_p) else NONE,
-                       NONE)
+    # the first response is the earliest reply (`min(ticket.replies)` in the engine): each ticket's first row
+    answered = np.flatnonzero(replies > 0)
+    first_u, first_p = np.full(n, NONE, dtype=np.int64), np.full(n, NONE, dtype=np.int64)
+    first_u[answered], first_p[answered] = reply_u[first_row[answered]], reply_p[first_row[answered]]
 
     has, limit = limits("first_response")
     first = _measure(has, limit, c.created, created_p, first_u, first_p, now_us, now_p, tickets, None)

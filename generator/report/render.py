@@ -15,7 +15,15 @@ from .charts import attainment_chart, volume_chart
 from .monthly import Compliance, GroupReport, MonthlyReport
 
 FORMATS = ("md", "json", "html")
-MARK = {"met": "✅", "missed": "❌", "no_data": "—", "no_target": "·"}
+# A verdict is words, never an emoji (which prints as a missing-glyph box where no emoji font is installed, e.g.
+# Chromium on a Linux server): in Markdown a missed target is bold, in HTML the cell is coloured and carries an
+# inline SVG mark (`MARK_SVG`), so the report reads and prints the same everywhere.
+VERDICT_MD = {"met": "{}", "missed": "**{}**", "no_data": "— {}", "no_target": "· {}"}
+VERDICT_HTML = {"met": "{}", "missed": "{}", "no_data": "— {}", "no_target": "· {}"}
+_MARK = ('<svg class="mark" viewBox="0 0 12 12" width="12" height="12" aria-hidden="true" focusable="false">'
+         '<path d="{}" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg> ')
+MARK_SVG = {"met": _MARK.format("M2 6.5l2.5 2.5L10 3"), "missed": _MARK.format("M3 3l6 6M9 3l-6 6"),
+            "no_data": "", "no_target": ""}
 
 
 @lru_cache(maxsize=1)
@@ -33,8 +41,8 @@ def hours(seconds: int | None) -> str:
 class View:
     """The report as rows of text in one language, shared by the Markdown and HTML renderers."""
 
-    def __init__(self, report: MonthlyReport, config: Config, lang: str):
-        self.report, self.config, self.lang = report, config, lang
+    def __init__(self, report: MonthlyReport, config: Config, lang: str, verdicts: dict[str, str] = VERDICT_MD):
+        self.report, self.config, self.lang, self.verdicts = report, config, lang, verdicts
         self.s = strings()[lang]
         self.tz = {region.id: region.tz for region in config.regions}
         first_tz = config.regions[0].tz
@@ -43,7 +51,7 @@ class View:
         self.as_of = format_local_and_utc(report.now, first_tz, lang)
 
     def verdict(self, value: str) -> str:
-        return f"{MARK[value]} {self.s[value]}"
+        return self.verdicts[value].format(self.s[value])
 
     def heading(self, group: GroupReport) -> str:
         if group.scope == "all":
@@ -147,7 +155,7 @@ table { border-collapse: collapse; margin: .5rem 0 1.5rem; font-size: .9rem; }
 th, td { border: 1px solid #d1d5db; padding: .25rem .5rem; text-align: left; white-space: nowrap; }
 th { background: #f3f4f6; }
 .missed { color: #b91c1c; font-weight: 600; }
-.met { color: #047857; } .charts { display: flex; flex-wrap: wrap; gap: 1rem; } .note { color: #4b5563; }
+.met { color: #047857; } svg.mark { vertical-align: -1px; } .charts { display: flex; flex-wrap: wrap; gap: 1rem; } .note { color: #4b5563; }
 svg.chart { border: 1px solid #e5e7eb; background: #fff; max-width: 100%; height: auto; }
 </style>
 </head>
@@ -163,10 +171,10 @@ svg.chart { border: 1px solid #e5e7eb; background: #fff; max-width: 100%; height
 <section data-scope="{{ group.scope }}" data-key="{{ group.key }}">
 <h2>{{ heading }} ({{ group.tickets }} {{ v.s.tickets }})</h2>
 <table class="severities"><tr>{% for h in v.severity_header %}<th>{{ h }}</th>{% endfor %}</tr>
-{% for cells, verdict in v.severity_rows(group) %}<tr>{% for c in cells %}<td{% if loop.index == 5 %} class="{{ verdict }}"{% endif %}>{{ c }}</td>{% endfor %}</tr>
+{% for cells, verdict in v.severity_rows(group) %}<tr>{% for c in cells %}{% if loop.index == 5 %}<td class="{{ verdict }}">{{ marks[verdict] | safe }}{{ c }}</td>{% else %}<td>{{ c }}</td>{% endif %}{% endfor %}</tr>
 {% endfor %}</table>
 <table class="metrics"><tr>{% for h in v.metric_header %}<th>{{ h }}</th>{% endfor %}</tr>
-{% for cells, verdict in v.metric_rows(group) %}<tr>{% for c in cells %}<td{% if loop.last %} class="{{ verdict }}"{% endif %}>{{ c }}</td>{% endfor %}</tr>
+{% for cells, verdict in v.metric_rows(group) %}<tr>{% for c in cells %}{% if loop.last %}<td class="{{ verdict }}">{{ marks[verdict] | safe }}{{ c }}</td>{% else %}<td>{{ c }}</td>{% endif %}{% endfor %}</tr>
 {% endfor %}</table>
 {% if group.rca_incidents %}<table class="incidents"><tr><th>{{ v.s.incidents }}</th><th>{{ v.s.severity }}</th><th>{{ v.s.target }}</th><th>{{ v.s.value }}</th><th>{{ v.s.result }}</th></tr>
 {% for cells in v.incident_rows(group) %}<tr>{% for c in cells %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
@@ -189,7 +197,7 @@ def render_html(view: View) -> str:
     report = view.report
     targets = report.targets["attainment"]
     return _HTML.render(
-        v=view,
+        v=view, marks=MARK_SVG,
         attainment_svg=attainment_chart(report.regions, targets, view.s["chart_attainment"]),
         volume_svg=volume_chart(report.regions, view.s["chart_volume"]),
     )
@@ -198,9 +206,8 @@ def render_html(view: View) -> str:
 def render_report(report: MonthlyReport, config: Config, lang: str = "en", fmt: str = "md") -> str:
     if fmt == "json":
         return json.dumps(report.as_json(), ensure_ascii=False, indent=2) + "\n"
-    view = View(report, config, lang)
     if fmt == "md":
-        return render_markdown(view)
+        return render_markdown(View(report, config, lang, VERDICT_MD))
     if fmt == "html":
-        return render_html(view)
+        return render_html(View(report, config, lang, VERDICT_HTML))
     raise ValueError(f"expected one of {', '.join(FORMATS)}, got {fmt!r}")

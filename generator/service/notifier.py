@@ -15,9 +15,9 @@ import smtplib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import httpx
 from pydantic import Field, ValidationError
@@ -309,12 +309,17 @@ def send_deliveries(ledger, deliveries: list[Delivery], context: SendContext, *,
     One address's deliveries go in order (an update never overtakes the first notice); different
     addresses go in parallel over `workers` threads."""
     report = Report()
+    # One query instead of a claim per delivery for what earlier runs sent: a rerun costs almost nothing.
+    # A delivery sent since this query is still refused by its claim.
+    done = ledger.sent_keys()
+    report.skipped.extend(d for d in deliveries if d.key in done)
+    deliveries = [d for d in deliveries if d.key not in done]
     own_client = context.client is None
     if own_client:
         context.client = httpx.Client(timeout=10.0, limits=httpx.Limits(max_connections=workers * 2))
     by_address: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
     for delivery in deliveries:
-        by_address[(delivery.channel, delivery.target)].append(delivery)
+        by_address[_address(delivery.channel, delivery.target)].append(delivery)
 
     def send_in_order(queue: list[Delivery]) -> None:
         for delivery in queue:
@@ -360,6 +365,32 @@ def _send_one(ledger, delivery: Delivery, context: SendContext, report: Report) 
 
 # ---------------------------------------------------------------- one `statusgen notify` run
 
+LEGACY_RECORD = ".statusgen/deliveries.jsonl"  # where versions before the database recorded sent messages
+
+
+def adopt_legacy_record(root: Path, deliveries: list[Delivery], ledger) -> int:
+    """Mark as sent the deliveries an older statusgen recorded in `.statusgen/deliveries.jsonl`, so an
+    upgrade sends nothing again; returns how many were adopted. The file is left in place."""
+    import json
+
+    path = root / LEGACY_RECORD
+    if not path.exists():
+        return 0
+    sent = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+            sent.add((row["incident"], int(row["update"]), row["channel"], row["target"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn line from a crash: that delivery was never recorded as sent
+    adopted = 0
+    for d in deliveries:
+        index = d.notice.facts.get("update")
+        if d.notice.event.startswith("incident.") and (d.notice.subject_id, index, d.channel, d.target) in sent:
+            adopted += ledger.adopt_sent(d.key, f"{d.notice.event} {d.notice.subject_id}", d.channel, d.target)
+    return adopted
+
+
 
 class NotifyRefused(Exception):
     """The run cannot start; nothing was sent."""
@@ -395,7 +426,8 @@ def find_item(root: Path, item_id: str) -> Incident | Maintenance | None:
     return None
 
 
-def prepare(root: Path, item_id: str, now: datetime, tenants_file: Path | None, config: Config) -> Prepared:
+def prepare(root: Path, item_id: str, now: datetime, tenants_file: Path | None, config: Config,
+            dry_run: bool = False) -> Prepared:
     """Everything `notify` will send for `item_id`, claimed nowhere yet; raises NotifyRefused or LoadFailed."""
     from .subscriptions.store import SubscriberStore
     from .subscriptions.tokens import Links, MissingSubscriptionSecret, secret_from_env as subscription_secret
@@ -430,7 +462,10 @@ def prepare(root: Path, item_id: str, now: datetime, tenants_file: Path | None, 
     recipients = tenant_recipients(tenants) + subscriber_recipients(subscribers)
     deliveries = plan_deliveries(notices, recipients, config, suppressed=ledger.suppressed(), links=links,
                                  sender=tenants.sender)
-    for env in sorted({d.secret_env or SECRET_ENV for d in deliveries if d.channel == "webhook" and not d.secret}):
+    if not dry_run:
+        adopt_legacy_record(Path(root), deliveries, ledger)
+    webhook_envs = {d.secret_env or SECRET_ENV for d in deliveries if d.channel == "webhook" and not d.secret}
+    for env in sorted(webhook_envs) if not dry_run else ():  # a dry run shows the messages, signs nothing
         try:
             from .webhook import secret_from_env
 

@@ -80,9 +80,11 @@ def incident_history(repo: git.Repo, rel: str) -> list[tuple[git.Commit, Inciden
     versions = []
     for commit in repo.iter_commits(paths=rel, reverse=True):
         try:
-            blob = commit.tree / rel
-            incident = Incident.model_validate(parse_yaml(blob.data_stream.read().decode("utf-8")).value)
-        except (KeyError, UnicodeDecodeError, YamlSyntaxError, ValidationError):
+            # `<commit>:<path>` through git's persistent cat-file process: GitPython's `tree / rel` parses
+            # every tree on the way in Python, slow with thousands of incidents in a folder.
+            data = repo.git.get_object_data(f"{commit.hexsha}:{rel}")[3]
+            incident = Incident.model_validate(parse_yaml(data.decode("utf-8")).value)
+        except (ValueError, git.GitCommandError, UnicodeDecodeError, YamlSyntaxError, ValidationError):
             continue  # deleted or broken in that commit: `statusgen check` reported it then
         versions.append((commit, incident))
     return versions

@@ -194,7 +194,41 @@ def find_previous_publication(repo: git.Repo, branch: str, remote: str | None) -
     return None, False
 
 
-def source_problems(root: Path, source_dir: Path, source: str, since: str | None) -> list[str]:
+def published_source(repo: git.Repo, publish_commit: str) -> str | None:
+    """The `Source-Commit:` a publish commit records, if any."""
+    for line in repo.commit(publish_commit).message.splitlines():
+        if line.startswith("Source-Commit: "):
+            return line.removeprefix("Source-Commit: ").strip()
+    return None
+
+
+def trust_root(root: Path, repo: git.Repo, previous: str | None, previous_dir: Path, source: str,
+               since: str | None) -> tuple[str | None, Path | None, list[str]]:
+    """Where the signatures of this publication are checked from: `(since, pinned signers, problems)`.
+
+    After a previous publication, from its source commit, with the signers it served: that history was
+    verified then, and its list is the one customers were shown. The source must still contain it; a source
+    branch that does not was rewritten. Otherwise from `--since` or the first commit that has a list.
+    """
+    if not previous:
+        return since, None, []
+    before = published_source(repo, previous)
+    served = previous_dir / ledger_mod.SITE_LEDGER_DIR / "allowed_signers"
+    if before is None or not served.exists():
+        return since, None, []
+    try:
+        repo.commit(before)
+        contained = repo.is_ancestor(before, source)
+    except (git.BadName, ValueError, git.GitCommandError):
+        contained = False
+    if not contained:
+        return since, None, [f"publish commit {previous[:12]} was built from {before[:12]}, which is not in the "
+                             f"history of {source[:12]}: the source branch was rewritten since the last publication"]
+    return before, served, []
+
+
+def source_problems(root: Path, source_dir: Path, source: str, since: str | None,
+                    pinned_signers: Path | None = None) -> list[str]:
     """Checks on the source commit before anything is published (see the module docstring)."""
     signers = source_dir / ledger_mod.ALLOWED_SIGNERS_PATH
     if not signers.exists():
@@ -221,7 +255,9 @@ def source_problems(root: Path, source_dir: Path, source: str, since: str | None
             problems.append(str(exc))
     elif entries:
         problems.append(f"{ledger_mod.CHECKPOINT_PATH}: missing, but the ledger has {len(entries)} entries")
-    problems += verify_mod.check_commit_signatures(root, signers, since, source)
+    # anchored at the previous publication, --since or the first commit that has a list; never at the tip
+    problems += verify_mod.check_commit_signatures(root, pinned_signers or signers, since, source,
+                                                   pinned=pinned_signers is not None)
     return problems
 
 
@@ -303,12 +339,13 @@ def publish(root: Path, key: Path, now: datetime, *, branch: str = DEFAULT_BRANC
         tmp = Path(tmp_name)
         source_dir = tmp / "source"
         _export_tree(root, source, source_dir)
-        problems = source_problems(root, source_dir, source, since)
+        previous_dir = tmp / "previous"
+        if previous and _has_path(root, previous, ledger_mod.SITE_LEDGER_DIR):
+            _export_tree(root, previous, previous_dir, ledger_mod.SITE_LEDGER_DIR)
+        checked_since, pinned_signers, problems = trust_root(root, repo, previous, previous_dir, source, since)
+        problems += source_problems(root, source_dir, source, checked_since, pinned_signers)
         previous_checkpoint = None
         if previous:
-            previous_dir = tmp / "previous"
-            if _has_path(root, previous, ledger_mod.SITE_LEDGER_DIR):
-                _export_tree(root, previous, previous_dir, ledger_mod.SITE_LEDGER_DIR)
             found, previous_checkpoint = previous_publication_problems(root, previous, previous_dir, source_dir)
             problems += found
         if problems:

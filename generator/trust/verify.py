@@ -7,8 +7,9 @@ fault and why; an empty list means the check passed. The checks:
 - every RCA file matches the latest ledger entry for its id and language (`check_rca_files`);
 - the ledger extends a checkpoint saved earlier (`check_append_only`), which is what catches an
   operator who rewrites history and re-signs it with the right key;
-- every commit touching `incidents/`, `maintenance/` or `rca/` is SSH-signed by a key *and* principal
-  listed in the allowed-signers file (`check_commit_signatures`).
+- every commit touching `incidents/`, `maintenance/`, `rca/` or the trust list is SSH-signed by a key *and*
+  principal of the allowed-signers list in force at its parent, starting from a root of trust that never
+  comes from the tip (`root_of_trust`, `check_commit_signatures`; the model is in docs/deploy.md).
 
 `verify_repository` runs them all over a working tree.
 """
@@ -19,6 +20,7 @@ import fnmatch
 import hashlib
 import re
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,9 @@ import git
 from . import ledger as ledger_mod
 from . import merkle
 from .ledger import Checkpoint, LedgerEntry, LedgerError
+
+# Beside a saved checkpoint `F`, `F.allowed_signers` is the list of signers that the customer saw with it.
+SAVED_SIGNERS_SUFFIX = ".allowed_signers"
 
 # The trust list itself is watched: an unsigned commit must not be able to add its own key to it.
 WATCHED_PATHS = ("incidents", "maintenance", "rca", ".github/allowed_signers")
@@ -179,14 +184,17 @@ class CommitSignature:
     committer_email: str
     subject: str
     paths: tuple[str, ...]
+    parents: tuple[str, ...] = ()
 
 
-def read_commit_signatures(repo_path: Path, allowed_signers: Path, since: str | None = None,
-                           branch: str = "HEAD", paths: Sequence[str] = WATCHED_PATHS) -> list[CommitSignature]:
-    """Signature facts for every commit in `since..branch` that touches `paths`, as git checks them.
+def _git_stdout(repo_path: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo_path), *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise LedgerError(f"{repo_path}: git {args[0]} failed: {done.stderr.strip()}")
+    return done.stdout
 
-    Raises LedgerError when a revision does not exist.
-    """
+
+def _open_range(repo_path: Path, since: str | None, branch: str) -> str:
     try:
         repo = git.Repo(repo_path)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -196,22 +204,26 @@ def read_commit_signatures(repo_path: Path, allowed_signers: Path, since: str | 
             repo.commit(rev)
         except (git.BadName, ValueError):
             raise LedgerError(f"{repo_path}: no commit {rev!r} to check signatures from") from None
-    rev_range = f"{since}..{branch}" if since else branch
-    fmt = "%x1e%H%x1f%G?%x1f%GF%x1f%GS%x1f%ce%x1f%s"
+    return f"{since}..{branch}" if since else branch
+
+
+def read_commit_signatures(repo_path: Path, allowed_signers: Path, since: str | None = None,
+                           branch: str = "HEAD", paths: Sequence[str] = WATCHED_PATHS) -> list[CommitSignature]:
+    """Signature facts for every commit in `since..branch` that touches `paths`, as git checks them against
+    the keys of `allowed_signers`, oldest first. Raises LedgerError when a revision does not exist.
+    """
+    rev_range = _open_range(repo_path, since, branch)
+    fmt = "%x1e%H%x1f%P%x1f%G?%x1f%GF%x1f%GS%x1f%ce%x1f%s"
     # --full-history: a side-branch commit must not hide behind a merge that kept its changes.
-    done = subprocess.run(
-        ["git", "-C", str(repo_path), "-c", f"gpg.ssh.allowedSignersFile={Path(allowed_signers).resolve()}",
-         "log", "--full-history", "--name-only", f"--format={fmt}", rev_range, "--", *paths],
-        capture_output=True, text=True)
-    if done.returncode != 0:
-        raise LedgerError(f"{repo_path}: git log {rev_range} failed: {done.stderr.strip()}")
-    out = done.stdout
+    out = _git_stdout(repo_path, "-c", f"gpg.ssh.allowedSignersFile={Path(allowed_signers).resolve()}",
+                     "log", "--full-history", "--topo-order", "--reverse", "--name-only", f"--format={fmt}",
+                     rev_range, "--", *paths)
     commits = []
     for record in out.split("\x1e")[1:]:
         head, _, names = record.partition("\n")
-        sha, status, fingerprint, principal, email, subject = head.split("\x1f", 5)
+        sha, parents, status, fingerprint, principal, email, subject = head.split("\x1f", 6)
         commits.append(CommitSignature(sha, status, fingerprint, principal, email, subject,
-                                       tuple(n for n in names.splitlines() if n)))
+                                       tuple(n for n in names.splitlines() if n), tuple(parents.split())))
     return commits
 
 
@@ -244,24 +256,117 @@ def signature_problem(commit: CommitSignature, signers: Sequence[AllowedSigner],
     return None
 
 
-def check_commit_signatures(repo_path: Path, allowed_signers: Path, since: str | None = None,
+# --- the trust list, as of each commit's parent ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrustList:
+    """The allowed signers in force at one point of the history, and where they came from (for messages)."""
+
+    label: str
+    text: str
+
+    @property
+    def signers(self) -> list[AllowedSigner]:
+        return parse_allowed_signers(self.text, self.label)
+
+
+def _list_at(repo_path: Path, rev: str) -> str | None:
+    done = subprocess.run(["git", "-C", str(repo_path), "show", f"{rev}:{ledger_mod.ALLOWED_SIGNERS_PATH}"],
+                          capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else None
+
+
+def root_of_trust(repo_path: Path, since: str | None, branch: str, pinned: Path | None) -> tuple[TrustList | None, str | None]:
+    """The trust list the history is checked from, never taken from the tip: `(list, the commit that
+    established it on first use or None)`.
+
+    In order: a pinned allowed-signers file (`--allowed-signers`, or the one saved beside a checkpoint);
+    the list as of `--since`; else the list of the first commit of the range that has one, which must be
+    signed by a key of its own list (trust on first use).
+    """
+    if pinned is not None:
+        return TrustList(str(pinned), Path(pinned).read_text(encoding="utf-8")), None
+    if since is not None:
+        text = _list_at(repo_path, since)
+        if text is not None:
+            return TrustList(f"{ledger_mod.ALLOWED_SIGNERS_PATH} as of {since[:12]} (--since)", text), None
+    rev_range = _open_range(repo_path, since, branch)
+    first = _git_stdout(repo_path, "log", "--topo-order", "--reverse", "--format=%H", rev_range, "--",
+                       ledger_mod.ALLOWED_SIGNERS_PATH).split()
+    if not first:
+        return None, None
+    return (TrustList(f"{ledger_mod.ALLOWED_SIGNERS_PATH} as of {first[0][:12]} (the first commit that has it)",
+                      _list_at(repo_path, first[0]) or ""), first[0])
+
+
+def _union_of_keys(lists: Sequence[TrustList], where: Path) -> Path:
+    """One allowed-signers file with every key that was ever trusted in the range, so git reports whether
+    each signature is cryptographically good; which keys count for which commit is decided here."""
+    lines = dict.fromkeys(line for t in lists for line in t.text.splitlines()
+                          if line.strip() and not line.lstrip().startswith("#"))
+    where.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return where
+
+
+def check_commit_signatures(repo_path: Path, allowed_signers: Path | None = None, since: str | None = None,
                             branch: str = "HEAD", paths: Sequence[str] = WATCHED_PATHS,
-                            require_committer_principal: bool = True) -> list[str]:
-    """Every commit in `since..branch` touching `paths` must be SSH-signed by a listed key and principal."""
-    allowed_signers = Path(allowed_signers)
+                            require_committer_principal: bool = True, *, pinned: bool = True) -> list[str]:
+    """Every commit in `since..branch` touching `paths` must be SSH-signed by a key and principal trusted
+    **as of its parent**: the list in force after its (first) parent, starting from the root of trust (see
+    `root_of_trust`). A change to the list takes effect only when it is signed by a key in force before it
+    (otherwise it is reported and the old list stays in force), and a key removed later does not void what it signed
+    while it was trusted. `allowed_signers` is the pinned root of trust when `pinned` (else ignored: the
+    root comes from `--since` or the first commit that has a list).
+    """
     try:
-        signers = parse_allowed_signers(allowed_signers.read_text(encoding="utf-8"), str(allowed_signers))
-        commits = read_commit_signatures(repo_path, allowed_signers, since, branch, paths)
-    except FileNotFoundError:
-        return [f"{allowed_signers}: missing; commit signatures cannot be checked without it"]
+        anchor_file = Path(allowed_signers) if (allowed_signers is not None and pinned) else None
+        if anchor_file is not None and not anchor_file.exists():
+            return [f"{anchor_file}: missing; commit signatures cannot be checked without it"]
+        anchor, first_use = root_of_trust(repo_path, since, branch, anchor_file)
+        rev_range = _open_range(repo_path, since, branch)
+        changes = _git_stdout(repo_path, "log", "--full-history", "--format=%H", rev_range, "--",
+                             ledger_mod.ALLOWED_SIGNERS_PATH).split()
+        versions = {rev: _list_at(repo_path, rev) for rev in changes}
+        with tempfile.TemporaryDirectory(prefix="statusgen-signers-") as tmp:
+            history = ([anchor] if anchor else []) + [TrustList(rev, text) for rev, text in versions.items() if text]
+            union = _union_of_keys(history, Path(tmp) / "allowed_signers")
+            watched = read_commit_signatures(repo_path, union, since, branch, paths)
+            if set(changes) - {c.sha for c in watched}:
+                by_sha = {c.sha: c for c in read_commit_signatures(repo_path, union, since, branch,
+                                                                   (ledger_mod.ALLOWED_SIGNERS_PATH,))}
+            else:
+                by_sha = {}
+            by_sha.update({c.sha: c for c in watched})
+        # Walk the range oldest first, keeping the list in force after each commit. A change to the list
+        # takes effect only when signed by a key in force before it; otherwise the old list stays in force.
+        in_force: dict[str, TrustList | None] = {}
+        before: dict[str, TrustList | None] = {}
+        for line in _git_stdout(repo_path, "rev-list", "--topo-order", "--reverse", "--parents", rev_range).splitlines():
+            sha, *parents = line.split()
+            parent = parents[0] if parents else None
+            trust = anchor if sha == first_use or parent not in in_force else in_force[parent]
+            before[sha] = trust
+            in_force[sha] = trust
+            if sha in versions and sha != first_use and trust is not None:
+                commit = by_sha.get(sha)
+                if commit is not None and signature_problem(commit, trust.signers, trust.label,
+                                                            require_committer_principal) is None:
+                    in_force[sha] = TrustList(f"{ledger_mod.ALLOWED_SIGNERS_PATH} as of {sha[:12]}",
+                                              versions[sha] or "")
+        problems = []
+        for commit in watched:
+            trust = before.get(commit.sha, anchor)
+            if trust is None:
+                problems.append(f"commit {commit.sha[:12]} ({commit.subject!r}): no {ledger_mod.ALLOWED_SIGNERS_PATH} "
+                                "was in force before it, so nobody could sign it; pin one with --allowed-signers")
+                continue
+            problem = signature_problem(commit, trust.signers, trust.label, require_committer_principal)
+            if problem:
+                problems.append(problem)
+        return problems
     except LedgerError as exc:
         return [str(exc)]
-    problems = []
-    for commit in commits:
-        problem = signature_problem(commit, signers, str(allowed_signers), require_committer_principal)
-        if problem:
-            problems.append(problem)
-    return problems
 
 
 # --- everything over a working tree ------------------------------------------------------------
@@ -282,6 +387,12 @@ def verify_repository(repo_root: Path, *, allowed_signers: Path | None = None,
     """
     root = Path(repo_root)
     signers_path = Path(allowed_signers) if allowed_signers else root / ledger_mod.ALLOWED_SIGNERS_PATH
+    # The root of trust for commit signatures never comes from the tip: a pinned file, else the list saved
+    # beside the customer's checkpoint, else --since or the first commit that has a list.
+    pinned = Path(allowed_signers) if allowed_signers else None
+    if pinned is None and saved_checkpoint is not None:
+        beside = Path(saved_checkpoint).with_name(Path(saved_checkpoint).name + SAVED_SIGNERS_SUFFIX)
+        pinned = beside if beside.exists() else None
     problems: list[str] = []
     if not signers_path.exists():
         problems.append(f"{signers_path}: missing; signatures cannot be checked without it")
@@ -329,5 +440,5 @@ def verify_repository(repo_root: Path, *, allowed_signers: Path | None = None,
             problems += check_append_only(entries, saved, str(saved_path))
 
     if check_commits and signers_path.exists():
-        problems += check_commit_signatures(root, signers_path, since, branch)
+        problems += check_commit_signatures(root, pinned or signers_path, since, branch, pinned=pinned is not None)
     return problems

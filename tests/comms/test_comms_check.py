@@ -257,3 +257,12 @@ def test_a_draft_rca_is_not_judged_for_completeness(sample_repo):
     replace(sample_repo, INCIDENT, "rca: 2025-10-02-kr-ingest-latency\n", "")
     code, output = check(sample_repo)
     assert code == 0, output
+
+
+def test_an_rca_period_in_local_time_only_is_refused_at_its_line(sample_repo):
+    replace(sample_repo, RCA_JA, "（01:14 〜 02:26 UTC、72 分）", "（72 分）")
+    code, output = check(sample_repo)
+    line = line_of(sample_repo, RCA_JA, "**期間**")
+    assert code == 1
+    assert (f"{RCA_JA}:{line}: section '概要': expected the period in local time and UTC side by side, "
+            "got '**期間**: 2025-10-02 10:14 KST 〜 11:26 KST（72 分）'") in output

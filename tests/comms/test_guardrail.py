@@ -1,6 +1,7 @@
 """The no-raw-logs guardrail: leaks are found and masked, ordinary status texts pass."""
 from __future__ import annotations
 
+import re
 import string
 from pathlib import Path
 
@@ -30,6 +31,24 @@ def scan(text: str) -> list[Finding]:
 def test_the_corpora_are_large_enough():
     assert len(LEAKS) >= 40
     assert len(CLEAN) >= 40
+
+
+@pytest.mark.parametrize("kind", ["connection_string", "resident_registration_number", "my_number", "phone_number",
+                                  "payment_card", "pod_name", "sql_statement"])
+def test_each_personal_data_and_infrastructure_kind_has_five_leak_examples(kind):
+    assert sum(1 for leak in LEAKS if leak["kind"] == kind) >= 5
+
+
+@pytest.mark.parametrize("text", [
+    "4111 1111 1111 1112",          # Luhn digit wrong
+    "1759367640000",                # epoch milliseconds pass Luhn now and then, but no card starts with 1
+    "6214 9832 0258",               # My Number check digit wrong
+    "851345-1012348",               # month 13: not a birth date
+    "release-v2-3-11",              # hyphenated slug, not a pod
+    "Select the tenant from the dropdown.",
+])
+def test_near_misses_are_not_personal_data(text):
+    assert scan_text(f"Ticket note: {text}") == []
 
 
 @pytest.mark.parametrize("leak", LEAKS, ids=[f"{i:02d}-{leak['kind']}" for i, leak in enumerate(LEAKS)])
@@ -261,3 +280,35 @@ def test_masking_removes_generated_secrets_from_prose(template, secret):
 )
 def test_random_api_keys_are_high_entropy_tokens(token):
     assert [f.kind for f in scan_text(f"api key {token} rotated")] == ["high_entropy_token"]
+
+
+def test_the_keyword_prefilter_covers_every_keyword_of_detect_secrets():
+    # The prefilter may only skip texts that no keyword rule can match.
+    from detect_secrets.plugins.keyword import DENYLIST
+
+    from generator.comms.guardrail import KEYWORD_TRIGGERS
+
+    for word in DENYLIST:
+        assert any(trigger in word.replace("_?", "") for trigger in KEYWORD_TRIGGERS), word
+
+
+@pytest.mark.parametrize("leak", LEAKS, ids=[f"{i:02d}-{leak['kind']}" for i, leak in enumerate(LEAKS)])
+def test_the_prefilter_skips_no_finding(leak, monkeypatch):
+    """Every gate is a superset of its detector: with all gates forced open the findings are the same."""
+    import generator.comms.guardrail as guardrail
+
+    gated = scan(leak["text"])
+
+    class Always(str):
+        def __contains__(self, item):
+            return True
+
+        def lower(self):
+            return self
+
+    for name in ("_LONG_RUN", "_DIGIT_RUN", "_LINE_TRIGGERS", "_KEYWORD_TRIGGERS", "_BEARER_TRIGGERS",
+                 "_SQL_TRIGGERS", "_VENDOR_TRIGGERS"):
+        monkeypatch.setattr(guardrail, name, re.compile(""))
+    monkeypatch.setattr(guardrail, "_host_triggers", lambda hosts: None)
+    text = Always(leak["text"])
+    assert scan(text) == gated

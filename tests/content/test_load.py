@@ -151,7 +151,8 @@ def test_a_draft_may_lack_languages(sample_repo):
 
 
 def test_duplicate_ids_name_both_files(sample_repo):
-    copy = "incidents/2025/copy.yaml"
+    copy = "incidents/2026/2025-10-02-kr-ingest-latency.yaml"
+    (sample_repo / copy).parent.mkdir()
     (sample_repo / copy).write_text((sample_repo / SAMPLE).read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(LoadFailed) as failed:
         load_repository(sample_repo)
@@ -218,6 +219,23 @@ def test_a_duplicate_key_names_both_lines(sample_repo):
     first = line_of(sample_repo, SAMPLE, "impact: major")
     assert problems == [f"{SAMPLE}:{first + 1}: impact: expected each field once, got a second 'impact' "
                         f"(the first is on line {first}); delete one of them"]
+
+
+def test_a_brand_colour_too_light_for_white_text_is_refused_with_its_line(sample_repo):
+    problems = problems_after_edit(sample_repo, "status.yaml", "  url: https://status.example.com/\n",
+                                   "  url: https://status.example.com/\n  brand_color: '#ffcc00'\n")
+    line = line_of(sample_repo, "status.yaml", "brand_color:")
+    assert len(problems) == 1
+    assert problems[0].startswith(f"status.yaml:{line}: page.brand_color: ")
+    assert "4.5:1 contrast against white" in problems[0] and "'#ffcc00'" in problems[0]
+
+
+def test_logo_and_brand_colour_are_optional_with_defaults(sample_repo):
+    page = load_repository(sample_repo).config.page
+    assert page.logo is None and page.brand_color == "#1f3a5f"
+    problems = problems_after_edit(sample_repo, "status.yaml", "  url: https://status.example.com/\n",
+                                   "  url: https://status.example.com/\n  logo: javascript:alert(1)\n")
+    assert len(problems) == 1 and ": page.logo: " in problems[0]
 
 
 def test_a_control_character_in_an_update_text_is_a_field_error_at_its_line(sample_repo):

@@ -80,8 +80,10 @@ def test_every_page_announces_the_feeds_of_its_language(built_sample):
             assert 'hreflang="ja"' in html  # the language alternates are still there
     component = (built_sample / "en/components/kr-ingest/index.html").read_text(encoding="utf-8")
     assert 'href="../../feeds/kr-ingest.atom.xml"' in component
-    # the one 404 page (English, at the root) announces the English feed by absolute path
+    # each language's 404 page announces its own feed by absolute path (it is served at any depth)
     assert 'type="application/atom+xml" title="DBV360 Service Status (Atom)" href="/en/atom.xml"' in \
+        (built_sample / "en/404.html").read_text(encoding="utf-8")
+    assert 'type="application/atom+xml" title="DBV360 서비스 상태 (Atom)" href="/atom.xml"' in \
         (built_sample / "404.html").read_text(encoding="utf-8")
 
 

@@ -100,13 +100,24 @@ def test_an_unresolved_incident_counts_until_now(repository):
 def test_the_home_page_bar_links_the_worked_example(built_sample):
     html = (built_sample / "en/index.html").read_text(encoding="utf-8")
     bar = re.search(r'<div class="sg-uptime" data-uptime="kr-ingest">.*?</div><p', html).group(0)
-    assert bar.count('class="sg-day') == HISTORY_DAYS
-    day = re.search(r'<a class="sg-day sg-day-degraded_performance" data-day="2025-10-02" href="([^"]+)" title="([^"]+)"',
-                    bar)
-    assert day.group(1) == f"incidents/{EXAMPLE}/"
-    assert day.group(2) == "2025-10-02 · Degraded performance · [KR] Incident: Ingest→Incident latency ↑"
+    # only the day with something to say is an element, placed in its column of the 90
+    assert 'style="--n:90"' in bar and bar.count('class="sg-day') == 1
+    day = re.search(r'<a class="sg-day sg-day-degraded_performance" style="--d:(\d+)" data-day="2025-10-02" '
+                    r'href="([^"]+)"><span class="sg-tip">(.*?)</span></a>', bar)
+    assert int(day.group(1)) == HISTORY_DAYS - (SAMPLE_NOW.date() - date(2025, 10, 2)).days
+    assert day.group(2) == f"incidents/{EXAMPLE}/"
+    tip = re.sub(r"<[^>]+>", "|", day.group(3))
+    assert "Thu, Oct 2, 2025" in tip and "Degraded performance" in tip
+    assert "[KR] Incident: Ingest→Incident latency ↑ · 1 h 12 min" in tip  # the incident and its duration that day
     assert "100.00% uptime" in html
     assert "maintenance windows left out" in html
+
+
+def test_the_home_page_bars_stay_small(built_sample):
+    """900 per-day elements used to be most of the home page; a quiet quarter is one element now."""
+    html = (built_sample / "en/index.html").read_text(encoding="utf-8")
+    assert html.count('class="sg-day') < 10
+    assert len(html.encode()) < 30_000
 
 
 def test_the_component_page_shows_the_bar_and_lists_the_days_incidents(built_sample):

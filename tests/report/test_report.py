@@ -219,26 +219,3 @@ def test_the_shipped_sample_is_valid_and_has_breaches_pauses_and_linked_tickets(
     assert len(report.tenants) >= 3
     # Two tickets of 30 September are left out.
     assert report.overall.tickets == len(imported.tickets) - 2
-
-
-@pytest.mark.parametrize("now", [at("2025-10-17T15:00+09:00"), NOW])
-def test_every_clock_of_the_sample_agrees_with_the_sla_engine(repository, sample_report, now):
-    """The report converts each instant to a calendar position once; the engine is the reference."""
-    from generator.report.monthly import TicketPlan, evaluate_ticket_clocks, ticket_times
-    from generator.sla.engine import Clock, evaluate_ticket, measure
-
-    config = repository.config
-    imported, _ = sample_report
-    for ticket in imported.tickets:
-        plan = TicketPlan.of(config, ticket.region, ticket.severity)
-        fast = evaluate_ticket_clocks(ticket, plan, now)
-        engine = evaluate_ticket(ticket_times(ticket), config.sla.policies[ticket.severity], plan.calendar, now)
-        owner = measure(Clock(plan.calendar, config.sla.ola.owner_assigned.get(ticket.severity), ticket.created_at,
-                              ticket.owner_assigned_at), now)
-        pairs = [(fast.first_response_time, engine["first_response"]), (fast.resolution_time, engine["resolution"]),
-                 (fast.owner_assigned, owner)]
-        pairs += [(state, gap.measurement) for (_, _, state), gap in zip(fast.gaps, engine["update_cadence"].gaps,
-                                                                          strict=True)]
-        for mine, theirs in pairs:
-            assert (mine.status, mine.elapsed_seconds, mine.at) == (theirs.status, theirs.elapsed_seconds,
-                                                                    theirs.at), ticket.id

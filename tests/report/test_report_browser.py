@@ -45,6 +45,13 @@ def test_html_report_shows_both_charts_without_javascript(browser, serve, tmp_pa
     assert volume.locator("rect.bar").count() >= 31  # every day of October has tickets in at least one region
     assert page.locator('section[data-scope="region"]').count() == 2
     assert page.locator("#breaches tr").count() > 1
+    # Verdicts are words with a coloured inline SVG mark, no emoji (a missing-glyph box without an emoji font).
+    text = page.locator("body").inner_text()
+    assert not any(0x1F000 <= ord(ch) <= 0x1FAFF or 0x2600 <= ord(ch) <= 0x27BF for ch in text)
+    missed = page.locator("td.missed").first
+    assert missed.locator("svg.mark").is_visible()
+    assert missed.evaluate("cell => getComputedStyle(cell).color") == "rgb(185, 28, 28)"
+    assert page.locator("td.met svg.mark").first.is_visible()
     page.screenshot(path=str(tmp_path / f"report-{lang}.png"), full_page=False)
     assert errors == []
     context.close()

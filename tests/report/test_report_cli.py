@@ -127,7 +127,8 @@ def test_out_writes_one_file_per_language_and_format(tmp_path):
     result = run("--month", "2025-10", "--format", "html", "--lang", "ko", "--out", str(tmp_path / "reports"))
     assert result.exit_code == 0, result.output
     page = (tmp_path / "reports" / "sla-report-2025-10.ko.html").read_text(encoding="utf-8")
-    assert page.count("<svg") == 2 and '<html lang="ko">' in page and "<script" not in page
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 2
+    assert '<html lang="ko">' in page and "<script" not in page
 
 
 def test_runs_out_of_the_box_in_the_repository_root():

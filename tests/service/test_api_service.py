@@ -348,3 +348,27 @@ def test_a_body_over_the_limit_is_a_413_before_it_is_parsed(api):
     assert declared.status_code == 413 and streamed.status_code == 413, (declared.text, streamed.text)
     assert "xxxx" not in declared.text
     assert head(api.root) == before
+
+
+@pytest.mark.parametrize("load_errors", [False, True])
+def test_the_write_path_reports_exactly_what_check_reports_for_the_file(sample_repo, load_errors):
+    # One validation path: the errors the API computes for a file's new text (that file alone plus the
+    # index of the others) are the errors `statusgen check` reports for the file once it is on disk:
+    # the guardrail's findings, or (when the file does not load) the load errors.
+    from generator.service.api.store import IncidentStore
+
+    store = IncidentStore(sample_repo, now=lambda: SAMPLE_NOW)
+    store.index.refresh()
+    file = sample_repo / "incidents/2025" / f"{SAMPLE_ID}.yaml"
+    text = file.read_text(encoding="utf-8")
+    if load_errors:
+        text = text.replace("severity: S2", "severity: S2\nrca: no-such-rca", 1)
+        text = text.replace("kr-ingest\n", "kr-ingset\n", 1)
+    text += ("  - at: 2025-10-02T11:40:00+09:00\n    status: resolved\n    text:\n"
+             f"      ko: {LEAKY_TEXT['ko']}\n      ja: {LEAKY_TEXT['ja']}\n      en: {LEAKY_TEXT['en']}\n")
+    api_problems, _ = store.problems_of(file, text)
+    file.write_text(text, encoding="utf-8")
+    rel = file.relative_to(sample_repo).as_posix()
+    check_problems = [p for p in check_repository(sample_repo, SAMPLE_NOW) if p.path == rel and p.level == "error"]
+    assert api_problems and sorted(map(str, api_problems)) == sorted(map(str, check_problems))
+    assert any("guardrail" in p.message for p in api_problems) != load_errors

@@ -204,3 +204,28 @@ def test_a_maintenance_is_announced_reminded_started_and_completed_once_each(sam
     body = smtp_sink.messages[0].get_content()
     assert "検索クラスタを新バージョンへアップグレードします" in body
     assert "https://status.example.com/ja/maintenance/2025-10-25-jp-search-upgrade/" in body
+
+
+def test_a_dry_run_needs_no_secret_but_a_real_run_refuses_without_one(sample_repo, receiver):
+    write_tenants(sample_repo, [{"id": "acme-kr", "name": "ACME", "language": "en", "plan": "standard",
+                                 "channels": {"webhooks": [{"url": receiver.url}]}}])
+    dry = notify(sample_repo, 1, KR_ID, "--dry-run", secret="")
+    real = notify(sample_repo, 1, KR_ID, secret="")
+    assert dry.exit_code == 0 and dry.output.count("would send") == 2
+    assert real.exit_code == 1 and "no HMAC secret: set $STATUSGEN_WEBHOOK_SECRET" in real.output
+    assert receiver.requests == 0
+
+
+def test_deliveries_recorded_by_an_older_version_are_not_sent_again(sample_repo, smtp_sink):
+    write_tenants(sample_repo, [{"id": "hanbit-logistics", "name": "Hanbit", "language": "ja", "plan": "standard",
+                                 "channels": {"email": ["ops@hanbit.example.com"]}}])
+    legacy = sample_repo / ".statusgen/deliveries.jsonl"
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    # What the JSONL notifier wrote for the first notice (update 0) before the database existed.
+    legacy.write_text('{"key": "0f", "incident": "%s", "update": 0, "kind": "first", "tenant": "hanbit-logistics", '
+                      '"channel": "email", "target": "ops@hanbit.example.com", "lang": "ja", "attempts": 1}\n' % KR_ID,
+                      encoding="utf-8")
+    result = notify(sample_repo, smtp_sink.port, KR_ID)
+    assert result.exit_code == 0, result.output
+    assert "1 sent, 1 already sent" in result.output
+    assert [m["Subject"] for m in smtp_sink.messages] == ["[KR] 障害: 取り込み→インシデント遅延 ↑ — 解決済み"]

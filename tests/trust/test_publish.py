@@ -327,6 +327,32 @@ def test_cli_publish_refusal_prints_the_problems_and_exits_1(status):
     assert "is not signed" in result.stderr and "nothing was published" in result.stderr
 
 
+def test_refuses_a_source_branch_that_no_longer_holds_the_last_published_source(status):
+    first = status.publish()
+    status.git("reset", "-q", "--hard", status.content)
+    status.repo.commit("Quietly different incident", {INCIDENT: (status.root / INCIDENT).read_text() + "# x\n"},
+                       key=status.alice)
+
+    problems = _refusal(status, now=SECOND)
+
+    assert (f"publish commit {first.commit[:12]} was built from {first.source[:12]}, which is not in the history"
+            in problems)
+    assert "the source branch was rewritten since the last publication" in problems
+
+
+def test_after_a_publication_signatures_are_checked_from_the_signers_it_served(status, make_key):
+    status.publish()
+    mallory = make_key("mallory@example.com")
+    signers = status.root / ledger.ALLOWED_SIGNERS_PATH
+    added = status.repo.commit("Add a signer", {ledger.ALLOWED_SIGNERS_PATH: signers.read_text()
+                                                + mallory.allowed_signers_line() + "\n"}, key=mallory)
+
+    problems = _refusal(status, now=SECOND)
+
+    assert f"commit {added[:12]} ('Add a signer', touches .github/) is signed by key" in problems
+    assert "which is not in" in problems and "ledger/allowed_signers" in problems
+
+
 def test_first_publish_of_a_repository_without_any_rca_succeeds_with_an_empty_ledger(status, tmp_path):
     # Every new company's first publish: no RCA yet, so nothing to append. An empty ledger is a valid ledger.
     status.git("rm", "-q", "-r", "rca")

@@ -113,6 +113,28 @@ def test_saved_checkpoint_then_correction_verifies_and_superseded_copy_is_noted(
     assert (second / "proofs" / "consistency-3-4.json").is_file()
 
 
+def test_a_saved_checkpoint_keeps_the_served_signers_as_the_root_of_trust_for_statusgen_verify(site, published,
+                                                                                              tmp_path, make_key):
+    first = site()
+    saved = tmp_path / "customer" / "checkpoint"
+    saved.parent.mkdir()
+    assert run_script(first, "--site", first.parent, "--save-checkpoint", saved)[0] == 0
+    kept = saved.parent / "checkpoint.allowed_signers"
+    assert kept.read_bytes() == (first / "allowed_signers").read_bytes()
+
+    mallory = make_key("mallory@example.com")
+    signers = published.root / ledger.ALLOWED_SIGNERS_PATH
+    published.repo.commit("Add a signer", {ledger.ALLOWED_SIGNERS_PATH: signers.read_text()
+                                           + mallory.allowed_signers_line() + "\n"}, key=mallory)
+
+    problems = published.verify(saved_checkpoint=saved)
+
+    assert len(problems) == 1 and "'Add a signer'" in problems[0], problems
+    # the first commit's list was accepted because the saved list trusts its signer, not on first use
+    assert problems[0].endswith(f"which is not in {ledger.ALLOWED_SIGNERS_PATH} as of {published.base[:12]}")
+    assert "first commit that has it" in published.verify()[0]
+
+
 def test_history_rewritten_and_resigned_fails_against_saved_checkpoint(site, published, tmp_path, sample_rca):
     first = site()
     saved = tmp_path / "customer" / "checkpoint"

@@ -150,6 +150,7 @@ def create_app(root: Path, tokens: list[Token], store: IncidentStore | None = No
     write after every accepted write, still under the write lock (the CLI registers the ticket sync's
     outbox). Opening the store recovers a write interrupted by a crash."""
     store = store or IncidentStore(root)
+    store.index.refresh()  # read every content file now, not during the first write
     render = macro_renderer(store.root)
     languages = tuple(store.config.languages)
     app = FastAPI(title="statusgen status API", version="1", description=__doc__)

@@ -166,7 +166,8 @@ def _merge_texts(current: Texts | None, change: TextsPatch) -> Texts:
 
 
 # The impact each severity is filed with (docs/formats.md). A change of severity that does not give an impact
-# moves the impact along, so that an incident raised to S1 reads `critical` on the page like one filed as S1.
+# moves the impact along, so that severity and impact stay consistent: an incident raised to S1 reads
+# `critical` on the page like one filed as S1, and one lowered to S2 reads `major`.
 SEVERITY_IMPACT = {Severity.S1: Impact.critical, Severity.S2: Impact.major, Severity.S3: Impact.minor,
                    Severity.S4: Impact.none}
 

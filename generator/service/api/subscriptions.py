@@ -12,6 +12,7 @@ import html
 import ipaddress
 import re
 import secrets
+import smtplib
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -57,6 +58,9 @@ PAGES = {
     "invalid": {"ko": ("유효하지 않은 링크", "이 링크는 유효하지 않거나 만료되었습니다. 다시 구독해 주십시오."),
                 "ja": ("無効なリンク", "このリンクは無効か期限切れです。もう一度お申し込みください。"),
                 "en": ("Invalid link", "This link is not valid or has expired. Please subscribe again.")},
+    "unavailable": {"ko": ("잠시 후 다시 시도해 주십시오", "지금은 확인 메일을 보낼 수 없습니다."),
+                    "ja": ("しばらくしてからお試しください", "現在、確認メールを送信できません。"),
+                    "en": ("Please try again later", "We cannot send the confirmation mail right now.")},
     "refused": {"ko": ("구독할 수 없습니다", "입력을 확인해 주십시오:"),
                 "ja": ("購読できません", "入力内容をご確認ください:"),
                 "en": ("Cannot subscribe", "Please check what you entered:")},
@@ -151,9 +155,15 @@ def subscription_router(config: Config, store: SubscriberStore, links: Links, sm
         name = page_name.get(wanted.language) or ""
         if wanted.kind == "email":
             text = CONFIRM_TEXT[wanted.language].format(page=name) + f"\n\n{link}\n"
-            await run_in_threadpool(send_mail, smtp, wanted.target,
-                                    CONFIRM_SUBJECT[wanted.language].format(page=name), text, wanted.language,
-                                    store.now(), message_id_seed=f"confirm-{row.id}-{row.generation}")
+            try:
+                await run_in_threadpool(send_mail, smtp, wanted.target,
+                                        CONFIRM_SUBJECT[wanted.language].format(page=name), text, wanted.language,
+                                        store.now(), message_id_seed=f"confirm-{row.id}-{row.generation}")
+            except (OSError, smtplib.SMTPException) as exc:
+                # The row stays pending; subscribing again sends a new link.
+                return answer(form, wanted.language, "unavailable", 503, {
+                    "detail": "the confirmation mail could not be sent; try again later",
+                    "errors": [f"{type(exc).__name__}: {exc}"]})
             return answer(form, wanted.language, "pending", 202, {"state": "pending"})
         if wanted.kind == "webhook":
             challenge = secrets.token_urlsafe(24)

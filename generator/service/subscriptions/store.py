@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, delete, event, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from .models import Delivery, Subscriber, Suppression
 
@@ -82,13 +82,20 @@ class SubscriberStore:
 
     def upgrade(self, revision: str = "head") -> None:
         """Run the Alembic migrations up to `revision`; concurrent openers wait for each other."""
+        self._migrate(command.upgrade, revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Undo migrations down to `revision` ("base": an empty database)."""
+        self._migrate(command.downgrade, revision)
+
+    def _migrate(self, step, revision: str) -> None:
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self._migration_lock(), self.engine.begin() as connection:
             if self.engine.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(72140001)"))
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            step(config, revision)
 
     def revision(self) -> str | None:
         with self.engine.connect() as connection:
@@ -186,8 +193,10 @@ class SubscriberStore:
                       channel=channel, target=target, attempts=0)
         insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         with self.sessions.begin() as session:
-            inserted = session.execute(insert(Delivery).values(**values).on_conflict_do_nothing()).rowcount
-            if inserted == 1:
+            # RETURNING names the row only when this statement inserted it (rowcount is not reliable here).
+            inserted = session.execute(insert(Delivery).values(**values).on_conflict_do_nothing()
+                                       .returning(Delivery.key)).scalar()
+            if inserted is not None:
                 return Claim(True, "new")
             row = session.get(Delivery, key)
             if row.state == "sent":
@@ -197,8 +206,18 @@ class SubscriberStore:
             # The owner is gone: take the claim over, unless another run got there first.
             taken = session.execute(update(Delivery).where(Delivery.key == key, Delivery.owner == row.owner,
                                                            Delivery.state == "claimed")
-                                    .values(owner=self.owner, claimed_at=now)).rowcount
-            return Claim(taken == 1, "taken-over" if taken == 1 else "busy")
+                                    .values(owner=self.owner, claimed_at=now).returning(Delivery.key)).scalar()
+            return Claim(taken is not None, "taken-over" if taken is not None else "busy")
+
+    def adopt_sent(self, key: str, notice: str, channel: str, target: str) -> bool:
+        """Record as sent a delivery an older statusgen sent (its JSONL record); False if already known."""
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        now = self.now()
+        with self.sessions.begin() as session:
+            return session.execute(insert(Delivery).values(
+                key=key, state="sent", owner="legacy record", claimed_at=now, sent_at=now, notice=notice[:300],
+                channel=channel, target=target, attempts=1).on_conflict_do_nothing()
+                .returning(Delivery.key)).scalar() is not None
 
     def mark_sent(self, key: str, attempts: int) -> None:
         with self.sessions.begin() as session:
@@ -249,5 +268,9 @@ def _engine_options(url: str) -> dict:
 def _sqlite_pragmas(connection, _record) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL skips the fsync of each commit: a commit survives a killed process (what the claims
+    # must survive) but may roll back on power loss. Each delivery is two commits, and a full fsync each
+    # made the fan-out disk-bound (docs/notifications.md); PostgreSQL is the choice for more durability.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=60000")
     cursor.close()
