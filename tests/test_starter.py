@@ -3,13 +3,11 @@ an installed (non-editable) statusgen; a real Chromium opens the published site 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
-import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -18,7 +16,6 @@ from generator.trust.publish import publish
 
 from conftest import PROJECT, GitRepo
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NOW = "2026-07-15T10:00:00-04:00"  # New York in summer time (EDT)
 
 
@@ -110,21 +107,6 @@ def test_an_installed_statusgen_builds_an_init_repository(tmp_path):
     assert built.returncode == 0, built.stderr
     assert (repo / "public/ko/index.html").is_file() and (repo / "public/assets/status.css").is_file()
     assert (repo / "public/verify/index.html").is_file()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if CHROMIUM is None:
-        pytest.fail("Debian's chromium is required for the browser tests (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
 
 
 def test_init_check_build_publish_then_chromium_opens_each_language(tmp_path, make_key, serve, browser):

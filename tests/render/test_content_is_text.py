@@ -231,21 +231,6 @@ def test_an_rca_body_keeps_its_structure_and_loses_every_script(hostile_site):
 
 # ---------------------------------------------------------------- the same in a real browser
 
-@pytest.fixture(scope="module")
-def browser():
-    from test_browser import CHROMIUM
-
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if CHROMIUM is None:
-        pytest.fail("Debian's chromium is required for the browser tests (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
-
 
 BROWSED = ["", "ja/", "en/", "history/", "en/history/", "components/kr-ingest/", "ja/components/jp-search/",
            "incidents/2025-10-02-kr-ingest-latency/", "ja/incidents/2025-10-02-kr-ingest-latency/",

@@ -1,7 +1,6 @@
 """The HTML report in a real headless Chromium, with JavaScript off: its SVG charts are there and visible."""
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -9,17 +8,6 @@ from click.testing import CliRunner
 from conftest import PROJECT
 from generator.cli import main
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("lang", ["ko", "ja", "en"])

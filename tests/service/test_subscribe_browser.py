@@ -4,10 +4,8 @@ unsubscribe POST stops it."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import httpx
-import pytest
 from click.testing import CliRunner
 
 from api_support import ServerThread, make_tokens, smtp_sink  # noqa: F401 - fixtures
@@ -19,23 +17,9 @@ from generator.service.api.auth import parse_tokens
 from generator.service.api.subscriptions import mount_subscriptions
 from generator.service.channels import Smtp
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 KR_ID = "2025-10-02-kr-ingest-latency"
 JP_ID = "2025-10-15-jp-search-false-positive"
 SECRET = "subscription-secret-for-tests-0123456789"
-
-
-@pytest.fixture
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if CHROMIUM is None:
-        pytest.fail("Debian's chromium is required for the browser tests (apt-get install chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
 
 
 def notify(root, smtp_port: int, item: str):
