@@ -1,7 +1,9 @@
-"""Benchmark of `statusgen build`: N synthetic incidents in ko/ja/en (~150 words each), full build.
+"""Benchmark of `statusgen build`: N synthetic incidents in ko/ja/en (~150 words each), cold and warm.
 
-Prints the wall time and peak memory of the build (run in a child process so the figures are its own),
-the search index size (raw and gzip), the home page's weight (HTML + CSS + JS, raw and gzip), the size of
+Each round builds in a child process (so the figures are its own): a cold full build (no
+`.statusgen-cache/`), then one incident is changed (an update appended) and the site is rebuilt warm.
+Prints the wall and CPU time (the build process and its language workers) and peak memory of both, the
+search index size (raw and gzip), the home page's weight (HTML + CSS + JS, raw and gzip), the size of
 summary.json, and the time of each writer of the machine-readable outputs (Statuspage JSON, feeds,
 calendar, badges) and of the uptime history, timed separately in another child process.
 
@@ -72,6 +74,17 @@ def write_incidents(repo: Path, n: int, seed: int = 7) -> None:
 
 
 
+def append_update(repo: Path, round_: int, index: int = 0) -> Path:
+    """Change one incident the way an engineer does: append an update (at its resolution time)."""
+    file = repo / "incidents" / f"bench-{index:05d}.yaml"
+    text = file.read_text(encoding="utf-8")
+    resolved = next(line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("resolved_at: "))
+    rng = random.Random(round_)
+    file.write_text(text + f"  - at: {resolved}\n    status: resolved\n    text:\n" + texts(rng, 12, "      "),
+                    encoding="utf-8")
+    return file
+
+
 def make_repo(target: Path, n: int) -> Path:
     for name in ("status.yaml", "mkdocs.yml"):
         shutil.copy2(PROJECT / name, target / name)
@@ -88,7 +101,9 @@ from pathlib import Path
 from generator.build import build_site
 start = time.perf_counter()
 build_site(Path(sys.argv[1]), Path(sys.argv[2]), datetime.fromisoformat(sys.argv[3]))
-print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+me, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = me.ru_utime + me.ru_stime + workers.ru_utime + workers.ru_stime
+print(time.perf_counter() - start, cpu, me.ru_maxrss, workers.ru_maxrss)
 """
 
 
@@ -132,11 +147,19 @@ def report_outputs(repo: Path) -> None:
           f"{next(r[1] for r in rows if r[0] == 'uptime_history'):.2f} s")
 
 
-def measure(repo: Path, out: Path) -> tuple[float, float]:
+def measure(repo: Path, out: Path) -> tuple[float, float, float, float]:
+    """(wall s, CPU s, peak RSS of the build process MB, peak RSS of its largest worker MB)."""
     done = subprocess.run([sys.executable, "-c", CHILD, str(repo), str(out), NOW.isoformat()],
                           check=True, capture_output=True, text=True, cwd=PROJECT)
-    seconds, rss_kb = done.stdout.split()
-    return float(seconds), int(rss_kb) / 1024
+    seconds, cpu, rss_kb, worker_kb = done.stdout.split()
+    return float(seconds), float(cpu), int(rss_kb) / 1024, int(worker_kb) / 1024
+
+
+def run_summary(name: str, runs: list[tuple[float, float, float, float]]) -> str:
+    walls, cpus = [r[0] for r in runs], [r[1] for r in runs]
+    return (f"{name}: wall median {statistics.median(walls):.2f} s (runs: {', '.join(f'{w:.2f}' for w in walls)}), "
+            f"CPU median {statistics.median(cpus):.2f} s (runs: {', '.join(f'{c:.2f}' for c in cpus)}), "
+            f"peak RSS {max(r[2] for r in runs):.0f} MB (largest worker {max(r[3] for r in runs):.0f} MB)")
 
 
 def gz(data: bytes) -> int:
@@ -160,6 +183,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1000, help="incidents per language (default 1000)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="keep the generated repository and site here")
+    parser.add_argument("--cold-only", action="store_true",
+                        help="skip the warm rebuild (a version without a cache rebuilds everything anyway)")
     parser.add_argument("--outputs-only", action="store_true",
                         help="skip the full build; time only the machine-readable writers and the uptime history")
     args = parser.parse_args()
@@ -171,14 +196,21 @@ def main() -> None:
         if args.outputs_only:
             report_outputs(repo)
             return
-        runs = [measure(repo, work / "public") for _ in range(args.repeat)]
-        walls = [r[0] for r in runs]
         out = work / "public"
+        cold, warm = [], []
+        for round_ in range(args.repeat):
+            shutil.rmtree(repo / ".statusgen-cache", ignore_errors=True)
+            shutil.rmtree(out, ignore_errors=True)
+            cold.append(measure(repo, out))
+            append_update(repo, round_)
+            if not args.cold_only:
+                warm.append(measure(repo, out))
         index = out / "search" / "search_index.json"
         pages = sum(1 for _ in out.rglob("index.html"))
         home_raw, home_gz = home_weight(out)
-        print(f"build wall time: median {statistics.median(walls):.2f} s (runs: {', '.join(f'{w:.2f}' for w in walls)})")
-        print(f"peak memory (max RSS of the build process): {max(r[1] for r in runs):.0f} MB")
+        print(run_summary("cold full build", cold))
+        if warm:
+            print(run_summary("warm rebuild after one incident changed", warm))
         print(f"pages written: {pages}")
         print(f"search index: {index.stat().st_size / 1e6:.2f} MB raw, {gz(index.read_bytes()) / 1e6:.2f} MB gzip")
         verdict = "within" if home_gz <= HOME_BUDGET_GZIP else "OVER"

@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .check import content_checks
-from .content.load import LoadFailed, Problem, load_content
+from .content.cache import Cache
+from .content.load import LoadFailed, Problem, load_content, scan_item_files
+from .progress import StageTimer
 from .render.api import write_api
 from .render.badges import write_badges
 from .render.feeds import write_feeds
 from .render.ics import write_calendars
-from .render.engine import EngineFailed, assemble_sources, run_mkdocs
-from .render.pages import render_site_pages, theme_context, write_pages
+from .render.engine import EngineFailed, build_pages
+from .render.pages import render_site_pages, theme_context
 from .render.subscribe import subscribe_extra
 
 
@@ -36,45 +38,55 @@ class BuildResult:
     pages: int
     drafts_skipped: tuple[str, ...]
     warnings: tuple[Problem, ...]
+    reused: int = 0  # built pages taken from the cache instead of mkdocs
 
 
 SiteExtra = Callable[[Path, Path], None]
 
 
-def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra] = ()) -> BuildResult:
+def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra] = (),
+               progress: StageTimer | None = None, cache: Cache | None = None) -> BuildResult:
     """Build the site of the repository at `root` into `out`. Each of `extras` is called with the
     repository root and the finished site directory before the swap (the signed history adds the RCA
-    ledger this way); it raises BuildFailed to refuse the build."""
+    ledger this way); it raises BuildFailed to refuse the build. `cache` (default: the repository's
+    `.statusgen-cache/`) is reused for every file and page whose inputs did not change."""
     root = Path(root).resolve()
     out = Path(out)
     if not out.is_absolute():
         out = (root / out).resolve()
+    progress = progress or StageTimer("build")
+    cache = cache if cache is not None else Cache.of(root)
     try:
-        loaded = load_content(root)
+        files = scan_item_files(root)
+        with progress.stage("load", len(files)) as advance:
+            loaded = load_content(root, cache, advance, files)
     except LoadFailed as failed:
         raise BuildFailed("content has errors; the site was not built", failed.problems) from None
-    found = content_checks(loaded, now)
+    with progress.stage("checks", len(loaded.repository.incidents) + len(loaded.repository.maintenance)) as advance:
+        found = content_checks(loaded, now, cache, advance)
     errors = [p for p in found if p.level == "error"]
     if errors:
         raise BuildFailed("content has errors; the site was not built", errors)
     repository = loaded.repository
-    pages = render_site_pages(repository, now)
+    with progress.stage("render"):
+        pages = render_site_pages(repository, now, cache)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         site_dir = work / "site"
-        try:
-            docs_dir, overrides = assemble_sources(root, work)
-            write_pages(pages, docs_dir)
-            run_mkdocs(root, docs_dir, overrides, site_dir, repository.config.languages,
-                       {"statusgen": theme_context(repository), **subscribe_extra(repository.config)})
-        except EngineFailed as failed:
-            raise BuildFailed(str(failed)) from failed
-        write_machine_readable(repository, now, site_dir)
-        for extra in extras:
-            extra(root, site_dir)
-        _swap_into_place(site_dir, out)
+        with progress.stage("site"):
+            try:
+                engine = build_pages(root, work, pages, site_dir, repository.config.languages, cache,
+                                     {"statusgen": theme_context(repository), **subscribe_extra(repository.config)})
+            except EngineFailed as failed:
+                raise BuildFailed(str(failed)) from failed
+        with progress.stage("outputs"):
+            write_machine_readable(repository, now, site_dir)
+            for extra in extras:
+                extra(root, site_dir)
+        with progress.stage("swap"):
+            _swap_into_place(site_dir, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     drafts = tuple(sorted(
@@ -82,7 +94,7 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
         + [f"maintenance {m.id}" for m in repository.maintenance if m.draft]
         + [f"rca {r.id} ({r.lang})" for r in repository.rcas if r.draft]
     ))
-    return BuildResult(out, len(pages), drafts, tuple(p for p in found if p.level == "warning"))
+    return BuildResult(out, len(pages), drafts, tuple(p for p in found if p.level == "warning"), engine["reused"])
 
 
 # What customers' tools read, written beside the pages after mkdocs (which empties site_dir first).

@@ -5,10 +5,25 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .comms.checks import communication_problems
-from .content.load import Loaded, LoadFailed, Problem, Source, load_content
+from .content.cache import Cache, code_version, digest
+from .content.glossary import GLOSSARY_FILE
+from .content.macrofiles import MACRO_DIR
+from .content.load import (
+    CONFIG_FILE,
+    RCA_DIR,
+    ItemFile,
+    Loaded,
+    LoadFailed,
+    Problem,
+    Source,
+    load_content,
+    load_items,
+    scan_item_files,
+)
 from .content.model import Config, Incident, Maintenance, Repository
 from .localtime import format_local_and_utc
 from .sla.calendar import region_calendar
+from .progress import StageTimer
 from .sla.engine import Status, maintenance_notice, next_update_due
 
 # Warn this long before the next public update of an active incident is owed.
@@ -17,9 +32,11 @@ UPDATE_WARNING_LEAD = timedelta(minutes=5)
 MESSAGE_LANG = "en"
 
 
-def content_checks(loaded: Loaded, now: datetime) -> list[Problem]:
-    """Checks that need the whole validated repository (SLA rules, guardrails...)."""
-    return (communication_problems(loaded)
+def content_checks(loaded: Loaded, now: datetime, cache: Cache | None = None, progress=None) -> list[Problem]:
+    """Checks that need the whole validated repository (SLA rules, guardrails...). With a `cache`, each
+    item's communication checks are reused while its file, the rules and the glossary are unchanged; the
+    time-dependent checks (maintenance notice, updates due) always run."""
+    return (communication_problems(loaded, cache, progress)
             + maintenance_notice_problems(loaded, now)
             + update_due_warnings(loaded, now)
             + draft_warnings(loaded))
@@ -129,9 +146,66 @@ def _hours(duration: timedelta) -> str:
     return f"{duration.total_seconds() / 3600:g}"
 
 
-def check_repository(root: Path, now: datetime) -> list[Problem]:
-    try:
-        loaded = load_content(root)
-    except LoadFailed as failed:
-        return failed.problems
-    return content_checks(loaded, now)
+_PACKAGE = Path(__file__).parent
+# What a check's result derives from besides the content files: the code of every stage it runs.
+CHECK_RULES = code_version(*(str(_PACKAGE / name) for name in ("content", "comms", "sla", "check.py", "localtime.py")))
+
+
+def check_repository(root: Path, now: datetime, progress: StageTimer | None = None,
+                     cache: Cache | None = None) -> list[Problem]:
+    """Every problem of the repository at `root`, using its `.statusgen-cache/` unless `cache` is given.
+
+    The problems that do not depend on `now` are cached for the whole repository under the hash of every
+    input (item files, RCAs, glossary, macros, status.yaml, rules): a warm check reads and hashes the files,
+    then re-runs only the time-dependent checks, on the incidents and maintenance they can still concern."""
+    progress = progress or StageTimer("check")
+    cache = cache if cache is not None else Cache.of(root)
+    root = Path(root)
+    with progress.stage("scan"):
+        try:
+            files = scan_item_files(root)
+        except LoadFailed as failed:
+            return failed.problems
+        key = _repository_key(root, files)
+        known = cache.get("check", key)
+    if known is None:
+        try:
+            with progress.stage("load", len(files)) as advance:
+                loaded = load_content(root, cache, advance, files)
+        except LoadFailed as failed:
+            cache.put("check", key, (failed.problems, None, []))
+            return failed.problems
+        with progress.stage("checks", len(loaded.repository.incidents) + len(loaded.repository.maintenance)) as advance:
+            static = communication_problems(loaded, cache, advance)
+            drafts = draft_warnings(loaded)
+            cache.put("check", key, (static, _timed_items(loaded), drafts))
+            return static + maintenance_notice_problems(loaded, now) + update_due_warnings(loaded, now) + drafts
+    static, timed, drafts = known
+    if timed is None:  # the content does not load: nothing else was checked
+        return static
+    with progress.stage("checks"):
+        concerned = {fingerprint for fingerprint, until in timed if until is None or now < until}
+        loaded = load_items(root, cache, [f for f in files if f.fingerprint in concerned])
+        return static + maintenance_notice_problems(loaded, now) + update_due_warnings(loaded, now) + drafts
+
+
+def _timed_items(loaded: Loaded) -> list[tuple[str, datetime | None]]:
+    """(fingerprint, until) of each item a time-dependent check may concern: until is when it stops
+    (resolution of an incident, start of a maintenance window); None is never."""
+    repository = loaded.repository
+    timed = [(loaded.fingerprints[i.id], i.resolved_at) for i in repository.incidents if not i.draft]
+    timed += [(loaded.fingerprints[m.id], m.scheduled_for) for m in repository.maintenance
+              if not m.draft and m.emergency is None]
+    return timed
+
+
+def _repository_key(root: Path, files: list[ItemFile]) -> str:
+    parts: list[bytes | str] = [CHECK_RULES, *(f.fingerprint for f in files)]
+    for name in (CONFIG_FILE, GLOSSARY_FILE):
+        file = root / name
+        parts += [name, file.read_bytes() if file.is_file() else b""]
+    for directory in (RCA_DIR, MACRO_DIR):
+        base = root / directory
+        for file in sorted((p for p in base.rglob("*") if p.is_file()), key=lambda p: p.parts) if base.is_dir() else ():
+            parts += [file.relative_to(root).as_posix(), file.read_bytes()]
+    return digest(*parts)

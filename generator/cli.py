@@ -72,8 +72,14 @@ def main(ctx: click.Context, group_root: str | None) -> None:
 def check(root: Path, now: datetime | None) -> None:
     """Validate every file; print problems as path:line: field: message; exit 1 on any error."""
     from .check import check_repository
+    from .progress import progress_for
 
-    problems = check_repository(root, clock(now))
+    progress = progress_for("check", sys.stderr)
+    try:
+        problems = check_repository(root, clock(now), progress)
+    finally:
+        progress.close()
+    click.echo(progress.summary(), err=True)
     # One stream per level: errors (and their summary) on stderr, warnings with the "ok" on stdout.
     errors = [p for p in problems if p.level == "error"]
     warnings = [p for p in problems if p.level != "error"]
@@ -104,19 +110,25 @@ def schema(root: Path) -> None:
 def build(root: Path, now: datetime | None, out: Path) -> None:
     """Validate the content and build the multilingual status site into --out."""
     from .build import BuildFailed, build_site
+    from .progress import progress_for
     from .trust.publish import serve_ledger_if_any
 
+    progress = progress_for("build", sys.stderr)
     try:
-        result = build_site(root, out, clock(now), extras=[serve_ledger_if_any])
+        result = build_site(root, out, clock(now), extras=[serve_ledger_if_any], progress=progress)
     except BuildFailed as failed:
+        progress.close()
         report_problems(failed.problems)
         click.echo(f"error: {failed}", err=True)
         click.echo("the previous site (if any) was left untouched.", err=True)
         sys.exit(1)
+    progress.close()
     report_problems(list(result.warnings))
+    click.echo(progress.summary(), err=True)
     for draft in result.drafts_skipped:
         click.echo(f"skipped draft: {draft}")
-    click.echo(f"built {result.pages} pages into {result.out}")
+    reused = f" ({result.reused} unchanged, from the cache)" if result.reused else ""
+    click.echo(f"built {result.pages} pages{reused} into {result.out}")
 
 
 # ---------------------------------------------------------------- communication: macros, drafts, RCAs

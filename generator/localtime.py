@@ -39,11 +39,12 @@ def format_local_time_and_utc(moment: datetime, tz: tzinfo) -> str:
 
 
 def format_local_date(moment: datetime, tz: tzinfo, lang: str) -> str:
-    return format_skeleton("yMMMEd", moment.astimezone(tz), locale=lang)
+    return _date(moment.astimezone(tz).date(), "yMMMEd", lang)
 
 
 def format_month(moment: datetime, tz: tzinfo, lang: str) -> str:
-    return format_skeleton("yMMMM", moment.astimezone(tz), locale=lang)
+    # per month, not per moment: the history page and every search entry name the month of an incident
+    return _date(moment.astimezone(tz).date().replace(day=1), "yMMMM", lang)
 
 
 def format_day(day: date, lang: str) -> str:

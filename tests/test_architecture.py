@@ -9,7 +9,7 @@ from conftest import PROJECT
 PACKAGE = PROJECT / "generator"
 # Lower number, lower layer (generator/__init__.py draws the same picture).
 LAYERS = {
-    "localtime": 0, "content": 1, "sla": 2,
+    "localtime": 0, "progress": 0, "content": 1, "sla": 2,
     "comms": 3, "render": 3, "report": 3,
     "check": 4, "build": 4,
     "trust": 5, "service": 5, "authoring": 5, "starter": 5, "doctor": 5,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .glossary import LocatedText, glossary_warnings
 from .guardrail import EvidencePolicy, check_evidence_url, scan_text
+from ..content.cache import Cache, code_version, digest
 from ..content.load import Loaded, Problem, Source, field_path
 from .macros import macro_problems, unfilled_placeholders
 from ..content.model import Config, Texts, duration_timedelta
@@ -49,23 +50,70 @@ def guardrail_of(config: Config) -> Guardrail:
     return Guardrail(tuple(settings.internal_hosts), tuple(settings.allowed_emails), policy)
 
 
-def communication_problems(loaded: Loaded) -> list[Problem]:
-    """Every communication problem of the repository: errors refuse publication, warnings only inform."""
+# What an item's communication problems derive from besides its file: this package (guardrail, glossary
+# rules, macros' placeholder syntax). The guardrail settings are in status.yaml, part of the item's fingerprint.
+COMMS_RULES = code_version(str(Path(__file__).parent))
+
+
+def communication_problems(loaded: Loaded, cache: Cache | None = None, progress=None) -> list[Problem]:
+    """Every communication problem of the repository: errors refuse publication, warnings only inform.
+
+    With a `cache`, each incident's and maintenance's problems (guardrail, placeholders, glossary, evidence
+    links) are looked up by its file's fingerprint, the glossary and these rules before scanning its texts.
+    `progress(n)` is told of each item checked."""
+    cache = cache or Cache.disabled()
     problems: list[Problem] = []
     if loaded.macros is not None:
         problems += _macro_problems(loaded)
     glossary = loaded.glossary
     problems += loaded.glossary_problems
+    glossary_key = glossary.model_dump_json() if glossary is not None else ""
     guardrail = guardrail_of(loaded.repository.config)
-    for field in public_fields(loaded):
-        for item in field:
-            problems += _text_problems(item, guardrail)
-        if glossary is not None:
-            problems += glossary_warnings(glossary, [t for t in field if t.lang != "*"])
-    problems += _evidence_problems(loaded, guardrail)
+    text_problems: list[Problem] = []
+    evidence_problems: list[Problem] = []
+    for item in [*loaded.repository.incidents, *loaded.repository.maintenance]:
+        if item.draft:
+            continue
+        fingerprint = loaded.fingerprints.get(item.id)
+        key = digest(COMMS_RULES, fingerprint, glossary_key) if fingerprint else None
+        found = cache.get("comms", key) if key else None
+        if found is None:
+            found = _item_problems(loaded, item, guardrail, glossary)
+            if key:
+                cache.put("comms", key, found)
+        text_problems += found[0]
+        evidence_problems += found[1]
+        if progress is not None:
+            progress(1)
+    problems += text_problems
+    for field in _rca_fields(loaded):
+        problems += _field_problems(field, guardrail, glossary)
+    problems += evidence_problems
+    problems += _rca_evidence_problems(loaded, guardrail)
     for rca in loaded.repository.rcas:
         problems += completeness_problems(rca)
     return problems
+
+
+def _item_problems(loaded: Loaded, item, guardrail: Guardrail, glossary) -> tuple[list[Problem], list[Problem]]:
+    """(text problems, evidence link problems) of one incident or maintenance: a pure function of its file,
+    the configuration and the glossary, which is what makes it cacheable."""
+    source = loaded.sources[item.id]
+    fields = _incident_fields(source, item) if hasattr(item, "detected_at") else _maintenance_fields(source, item)
+    found: list[Problem] = []
+    for field in fields:
+        found += _field_problems(field, guardrail, glossary)
+    evidence = _incident_evidence_problems(loaded, item, guardrail) if hasattr(item, "evidence") else []
+    return found, evidence
+
+
+def _field_problems(field: list[LocatedText], guardrail: Guardrail, glossary) -> list[Problem]:
+    found: list[Problem] = []
+    for text in field:
+        found += _text_problems(text, guardrail)
+    if glossary is not None:
+        found += glossary_warnings(glossary, [t for t in field if t.lang != "*"])
+    return found
 
 
 def public_fields(loaded: Loaded) -> list[list[LocatedText]]:
@@ -77,35 +125,45 @@ def public_fields(loaded: Loaded) -> list[list[LocatedText]]:
     repository = loaded.repository
     fields: list[list[LocatedText]] = []
     for incident in repository.incidents:
-        if incident.draft:
-            continue
-        source = loaded.sources[incident.id]
-        fields.append(_texts(source, ("title",), incident.title))
-        if incident.summary:
-            fields.append(_texts(source, ("summary",), incident.summary))
-        for i, update in enumerate(incident.updates):
-            fields.append(_texts(source, ("updates", i, "text"), update.text))
-        for i, metric in enumerate(incident.metrics):
-            fields.append(_texts(source, ("metrics", i, "name"), metric.name))
-            for key in ("value", "baseline"):
-                value = getattr(metric, key)
-                if value:
-                    loc = ("metrics", i, key)
-                    fields.append([LocatedText(source.path, field_path(loc), _line(source, loc), "*", value)])
-        for i, link in enumerate(incident.evidence):
-            fields.append(_texts(source, ("evidence", i, "title"), link.title))
+        if not incident.draft:
+            fields += _incident_fields(loaded.sources[incident.id], incident)
     for item in repository.maintenance:
-        if item.draft:
-            continue
-        source = loaded.sources[item.id]
-        fields.append(_texts(source, ("title",), item.title))
-        fields.append(_texts(source, ("description",), item.description))
-        if item.emergency:
-            fields.append(_texts(source, ("emergency", "reason"), item.emergency.reason))
-        for i, update in enumerate(item.updates):
-            fields.append(_texts(source, ("updates", i, "text"), update.text))
+        if not item.draft:
+            fields += _maintenance_fields(loaded.sources[item.id], item)
+    return fields + _rca_fields(loaded)
+
+
+def _incident_fields(source: Source, incident) -> list[list[LocatedText]]:
+    fields = [_texts(source, ("title",), incident.title)]
+    if incident.summary:
+        fields.append(_texts(source, ("summary",), incident.summary))
+    for i, update in enumerate(incident.updates):
+        fields.append(_texts(source, ("updates", i, "text"), update.text))
+    for i, metric in enumerate(incident.metrics):
+        fields.append(_texts(source, ("metrics", i, "name"), metric.name))
+        for key in ("value", "baseline"):
+            value = getattr(metric, key)
+            if value:
+                loc = ("metrics", i, key)
+                fields.append([LocatedText(source.path, field_path(loc), _line(source, loc), "*", value)])
+    for i, link in enumerate(incident.evidence):
+        fields.append(_texts(source, ("evidence", i, "title"), link.title))
+    return fields
+
+
+def _maintenance_fields(source: Source, item) -> list[list[LocatedText]]:
+    fields = [_texts(source, ("title",), item.title), _texts(source, ("description",), item.description)]
+    if item.emergency:
+        fields.append(_texts(source, ("emergency", "reason"), item.emergency.reason))
+    for i, update in enumerate(item.updates):
+        fields.append(_texts(source, ("updates", i, "text"), update.text))
+    return fields
+
+
+def _rca_fields(loaded: Loaded) -> list[list[LocatedText]]:
+    fields: list[list[LocatedText]] = []
     by_section: dict[tuple[str, str], list[LocatedText]] = {}
-    for rca in repository.rcas:
+    for rca in loaded.repository.rcas:
         if rca.draft:
             continue
         fields.append([LocatedText(rca.path, "title", 1, rca.lang, rca.title)])
@@ -171,18 +229,20 @@ def _masked_excerpts(text: str, findings: list, width: int = 50) -> list[str]:
     return excerpts
 
 
-def _evidence_problems(loaded: Loaded, guardrail: Guardrail) -> list[Problem]:
+def _incident_evidence_problems(loaded: Loaded, incident, guardrail: Guardrail) -> list[Problem]:
     problems = []
-    for incident in loaded.repository.incidents:
-        if incident.draft:
-            continue
-        for i, link in enumerate(incident.evidence):
-            reason = check_evidence_url(link.url, guardrail.policy)
-            if reason:
-                problems.append(loaded.problem(incident.id, ("evidence", i, "url"),
-                                               f"expected an allow-listed dashboard link or a signed URL valid "
-                                               f"at most {loaded.repository.config.guardrail.signed_urls.max_lifetime}: "
-                                               f"{reason}"))
+    for i, link in enumerate(incident.evidence):
+        reason = check_evidence_url(link.url, guardrail.policy)
+        if reason:
+            problems.append(loaded.problem(incident.id, ("evidence", i, "url"),
+                                           f"expected an allow-listed dashboard link or a signed URL valid "
+                                           f"at most {loaded.repository.config.guardrail.signed_urls.max_lifetime}: "
+                                           f"{reason}"))
+    return problems
+
+
+def _rca_evidence_problems(loaded: Loaded, guardrail: Guardrail) -> list[Problem]:
+    problems = []
     for rca in loaded.repository.rcas:
         if rca.draft:
             continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import re
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -26,6 +26,7 @@ from .model import (
     Severity,
     Texts,
 )
+from .cache import Cache, code_version, digest
 from .macrofiles import MACRO_DIR, Macro, load_macros
 from .tree import LINK_REFUSED, REPOSITORY_SOURCES, outside_links
 
@@ -239,8 +240,10 @@ def content_files(root: Path, directory: str, suffixes: tuple[str, ...]) -> list
     if not base.is_dir():
         return []
     # A directory named like a content file is listed too: reading it reports it instead of skipping it.
-    return sorted(p for p in base.rglob("*")
-                  if p.name.endswith(suffixes) and not p.name.startswith(".") and (p.is_file() or p.is_dir()))
+    # Sorted by parts, as Paths compare, without Path's slow comparison.
+    return sorted((p for p in base.rglob("*")
+                   if p.name.endswith(suffixes) and not p.name.startswith(".") and (p.is_file() or p.is_dir())),
+                  key=lambda p: p.parts)
 
 
 def refuse_outside_links(root: Path, paths: tuple[str, ...] = REPOSITORY_SOURCES) -> None:
@@ -301,6 +304,9 @@ class Loaded:
     glossary: "Glossary | None" = None
     glossary_problems: tuple[Problem, ...] = ()
     macros: "dict[tuple[str, str], Macro] | None" = None
+    # Per incident/maintenance id: the hash of its file's bytes, path, status.yaml and the loading rules.
+    # Later stages key their cached results of that item by it (`content.cache`).
+    fingerprints: dict[str, str] = field(default_factory=dict)
 
     def where(self, item_id: str, *loc: str | int) -> tuple[str, int]:
         """`(path, line)` of a field of the incident or maintenance `item_id`."""
@@ -317,14 +323,58 @@ def load_repository(root: Path) -> Repository:
     return load_content(root).repository
 
 
-def load_content(root: Path) -> Loaded:
-    """Load and validate everything, keeping file positions; raises LoadFailed with every problem found."""
+@dataclass(frozen=True)
+class ItemFile:
+    """An incident or maintenance file as read for loading, with its fingerprint: the hash of its path, its
+    bytes, status.yaml and the loading rules. Equal fingerprints, equal load results."""
+
+    path: str  # relative to the repository, as shown to the user
+    file: Path
+    model: type
+    data: bytes | None  # None for a directory named like a content file
+    fingerprint: str
+
+
+# What a file's load result derives from besides its bytes: this package's code (model, rules, YAML reader).
+LOAD_RULES = code_version(str(Path(__file__).parent))
+
+
+def scan_item_files(root: Path) -> list[ItemFile]:
+    """Every incident and maintenance file of the repository, read and fingerprinted (no parsing). A link
+    out of the repository anywhere in its sources is refused (LoadFailed) before any file is read."""
     root = Path(root)
     refuse_outside_links(root)
+    try:
+        settings = digest(LOAD_RULES, (root / CONFIG_FILE).read_bytes())
+    except OSError:
+        settings = digest(LOAD_RULES)
+    found = []
+    for directory, model in ((INCIDENT_DIR, Incident), (MAINTENANCE_DIR, Maintenance)):
+        for file in content_files(root, directory, (".yaml", ".yml")):
+            rel = file.relative_to(root).as_posix()
+            data = None if file.is_dir() else file.read_bytes()  # a directory is reported by the load
+            found.append(ItemFile(rel, file, model, data, digest(settings, model.__name__, rel, data or b"",
+                                                                 "dir" if data is None else "file")))
+    return found
+
+
+def load_content(root: Path, cache: Cache | None = None, progress=None,
+                 files: list[ItemFile] | None = None) -> Loaded:
+    """Load and validate everything, keeping file positions; raises LoadFailed with every problem found.
+
+    With a `cache`, each incident and maintenance file's parse + validation result is looked up by its
+    fingerprint before doing the work. `progress(n)` is told of each file loaded; `files` are the item
+    files if the caller has scanned them already."""
+    root = Path(root)
+    files = scan_item_files(root) if files is None else files  # refuses links out of the repository first
     config = load_config(root)
+    cache = cache or Cache.disabled()
     problems: list[Problem] = []
-    incidents = _load_all(root, INCIDENT_DIR, Incident, config, problems)
-    maintenance = _load_all(root, MAINTENANCE_DIR, Maintenance, config, problems)
+    fingerprints: dict[str, str] = {}
+    incidents = _load_all(root, [f for f in files if f.model is Incident], config, problems, cache, fingerprints,
+                          progress)
+    maintenance = _load_all(root, [f for f in files if f.model is Maintenance], config, problems, cache,
+                            fingerprints, progress)
     _check_unique_ids([*incidents, *maintenance], problems)
     rcas = load_rcas(root, config, problems)
     known_rcas = {rca.id for rca in rcas}
@@ -334,7 +384,7 @@ def load_content(root: Path) -> Loaded:
             problems.append(problem)
     known_incidents = {incident.id for incident, _ in incidents}
     # A broken incident file may be the one an RCA points at: report the file, not a cascade of references.
-    incident_files_ok = len(incidents) == len(content_files(root, INCIDENT_DIR, (".yaml", ".yml")))
+    incident_files_ok = len(incidents) == sum(1 for f in files if f.model is Incident)
     for rca in rcas if incident_files_ok else ():
         if rca.incident not in known_incidents:
             problems.append(Problem(rca.path, 1 + _front_line(root / rca.path, "incident"), "incident",
@@ -350,7 +400,8 @@ def load_content(root: Path) -> Loaded:
     )
     glossary, glossary_problems = _read_glossary(root)
     return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, root,
-                  glossary, glossary_problems, _read_macros(root))
+                  glossary, glossary_problems, _read_macros(root),
+                  fingerprints={item.id: fingerprints[source.path] for item, source in [*incidents, *maintenance]})
 
 
 def _read_glossary(root: Path) -> tuple[Glossary | None, tuple[Problem, ...]]:
@@ -365,6 +416,57 @@ def _read_glossary(root: Path) -> tuple[Glossary | None, tuple[Problem, ...]]:
 def _read_macros(root: Path) -> dict[tuple[str, str], Macro] | None:
     folder = root / MACRO_DIR
     return load_macros(folder) if folder.is_dir() else None
+
+
+def load_items(root: Path, cache: Cache, files: list[ItemFile]) -> Loaded:
+    """Only the given item files (normally from the cache), without the RCAs or any cross-file check: for a
+    check that needs a few items of a repository whose other results are already known."""
+    config = load_config(Path(root))
+    problems: list[Problem] = []
+    fingerprints: dict[str, str] = {}
+    incidents = _load_all(root, [f for f in files if f.model is Incident], config, problems, cache, fingerprints)
+    maintenance = _load_all(root, [f for f in files if f.model is Maintenance], config, problems, cache, fingerprints)
+    repository = Repository(config=config, incidents=tuple(i for i, _ in incidents),
+                            maintenance=tuple(m for m, _ in maintenance), rcas=())
+    return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, Path(root),
+                  fingerprints={item.id: fingerprints[source.path] for item, source in [*incidents, *maintenance]})
+
+
+def _load_all(root, files: list[ItemFile], config, problems, cache, fingerprints, progress=None):
+    loaded = []
+    for item in files:
+        entry = cache.get("load", item.fingerprint)
+        if entry is None:
+            entry = _load_file(root, item.file, item.data, item.model, config)
+            cache.put("load", item.fingerprint, entry)
+        value, source, found = entry
+        problems.extend(found)
+        if value is not None and not any(p.level == "error" for p in found):
+            loaded.append((value, source))
+            fingerprints[item.path] = item.fingerprint
+        if progress is not None:
+            progress(1)
+    return loaded
+
+
+def _load_file(root: Path, file: Path, data: bytes | None, model, config) -> tuple[object, Source | None, list[Problem]]:
+    """(validated value or None, source, problems) of one incident or maintenance file from the bytes the scan
+    read: a pure function of them, its path and the configuration, which is what makes it cacheable. The
+    same problems as `read_content_text` for a directory, a file over the size limit or one not in UTF-8."""
+    found: list[Problem] = []
+    rel = file.relative_to(root).as_posix()
+    if data is None:
+        found.append(Problem(rel, 1, "", "expected a file, found a directory named like one; rename or move it"))
+        return None, None, found
+    if len(data) > config.limits.max_file_bytes:
+        found.append(Problem(rel, 1, "", f"expected a file of at most {config.limits.max_file_bytes} bytes "
+                                         f"(limits.max_file_bytes in {CONFIG_FILE}), got a larger one"))
+        return None, None, found
+    text = decode_utf8(data, rel, found)
+    if text is None:
+        return None, None, found
+    item = load_item(root, file, model, config, found, text=text)
+    return (item[0], item[1], found) if item is not None else (None, None, found)
 
 
 def load_item(root: Path, file: Path, model: type[Incident] | type[Maintenance], config: Config,
@@ -383,15 +485,6 @@ def load_item(root: Path, file: Path, model: type[Incident] | type[Maintenance],
     if any(p.level == "error" for p in found):
         return None
     return value, source
-
-
-def _load_all(root, directory, model, config, problems):
-    loaded = []
-    for file in content_files(root, directory, (".yaml", ".yml")):
-        item = load_item(root, file, model, config, problems)
-        if item is not None:
-            loaded.append(item)
-    return loaded
 
 
 def duplicate_id_problem(item_id: str, source: Source, first_seen: dict[str, str]) -> Problem | None:

@@ -5,6 +5,8 @@ and `statusgen schema` writes the published JSON Schemas from them.
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 import re
 from datetime import date, datetime, time, timedelta
 from enum import Enum
@@ -400,7 +402,7 @@ class Config(Model):
     def region(self, region_id: str) -> Region:
         return next(r for r in self.regions if r.id == region_id)
 
-    @property
+    @cached_property  # asked for on every page and feed entry; the configuration is immutable
     def components(self) -> list["Component"]:
         return [
             Component(

@@ -3,7 +3,8 @@
 statusgen renders its pages (home, history, incidents, maintenance, components) to finished, sanitized
 HTML. Passing that HTML through Python-Markdown only re-parses every tag, and it was the largest cost of a
 build with many incidents. Pages whose front matter says `statusgen: html` hand their body to mkdocs as the
-page content directly; the theme, search, sitemap and language alternates treat them like any page.
+page content directly, without even building a Markdown converter for them; the theme, search, sitemap and
+language alternates treat them like any page.
 
 RCA pages (`statusgen: rca`) are real Markdown written by engineers: mkdocs converts them (so headings get
 their ids and the table of contents), then the HTML and the table of contents are reduced to the document
@@ -16,19 +17,29 @@ others would have none.
 """
 from __future__ import annotations
 
+import types
 from html import unescape
 from pathlib import Path
 
 import nh3
 from mkdocs.plugins import BasePlugin
+from mkdocs.structure.toc import get_toc
 
 from .sanitize import page_title, sanitize_document_html
+
+
+def _render_finished_html(page, config, files) -> None:
+    """`Page.render` for a page that is already HTML: what converting an empty Markdown text leaves (no
+    table of contents, no title from a heading, no anchors), with the HTML as the content."""
+    page.content = page.statusgen_html
+    page.toc = get_toc([])
+    page._title_from_render = None
+    page.present_anchor_ids = set()
 
 
 class StatusgenPlugin(BasePlugin):
     def __init__(self) -> None:
         super().__init__()
-        self._html: dict[str, str] = {}
         self._root_404: str | None = None
 
     def on_env(self, env, config, files):
@@ -40,15 +51,16 @@ class StatusgenPlugin(BasePlugin):
     def on_page_markdown(self, markdown, page, config, files):
         if page.meta.get("statusgen") != "html":
             return markdown
-        self._html[page.file.src_uri] = markdown
+        # Building a Markdown converter with every extension costs more than the page itself.
+        page.statusgen_html = markdown
+        page.render = types.MethodType(_render_finished_html, page)
         return ""
 
     def on_page_content(self, html, page, config, files):
         if page.meta.get("statusgen") == "rca":
             _sanitize_toc(page.toc)
             return sanitize_document_html(html)
-        stored = self._html.pop(page.file.src_uri, None)
-        return html if stored is None else stored
+        return html
 
     def on_post_template(self, output_content, template_name, config):
         if template_name != "404.html":

@@ -6,12 +6,13 @@ nothing in a content file can inject markup into the public site.
 """
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 from urllib.parse import urlsplit
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ import markdown
 import yaml
 from markupsafe import Markup
 
+from ..content.cache import Cache, code_version, digest
 from ..localtime import format_day, format_local_and_utc, format_local_time_and_utc, format_month
 from ..content.model import ComponentStatus, Incident, Maintenance, Rca, Repository, Texts
 from .sanitize import page_title, sanitize_text_html
@@ -279,29 +281,50 @@ class PageContext:
         return rca if rca and not rca.draft else None
 
 
+@lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    """The page templates, compiled once per process: the templates ship with the package and never change
+    while it runs, so Jinja need not re-check their files at every `{% import %}` (auto_reload off)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("generator.render", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,
     )
     env.filters["md"] = render_text
     env.filters["page_title"] = page_title
     return env
 
 
+# What an incident's or maintenance's page derives from besides the model: the templates, texts and code
+# that render it (the configuration is part of each key).
+_HERE = Path(__file__).parent
+RENDER_RULES = code_version(str(_HERE / "templates"), str(_HERE / "strings.yaml"), str(_HERE / "pages.py"),
+                            str(_HERE / "status.py"), str(_HERE.parent / "localtime.py"))
+
+
 @dataclass(frozen=True)
 class RenderedPage:
     path: str  # e.g. incidents/2025-10-02-kr-ingest-latency.ko.md
     text: str
+    # Finished HTML outside the navigation (incidents, maintenance, components): the engine may reuse its
+    # built form while its text and the site's frame are unchanged.
+    standalone: bool = False
+    # The page's search entries ({"title", "text"}), from the model: the search plugin skips the page's
+    # HTML (its front matter says `search: exclude`). Kept small: title, summary, components, month.
+    search: tuple = ()
 
 
-def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPage]:
-    """Every generated page in every language, as the site looked at `now`."""
+def render_site_pages(repository: Repository, now: datetime, cache: Cache | None = None) -> list[RenderedPage]:
+    """Every generated page in every language, as the site looked at `now`. With a `cache`, an incident's or
+    maintenance's page is reused while its data (as of `now`), its RCA, the configuration and the templates
+    are unchanged; the pages that list them (home, history, components) are always rendered."""
+    cache = cache or Cache.disabled()
     repository = as_of(repository, now)
     env = _environment()
+    settings = repository.config.model_dump_json()
     incidents = published_incidents(repository)
     maintenance = published_maintenance(repository)
     rcas = [r for r in repository.rcas if not r.draft]
@@ -324,31 +347,51 @@ def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPag
     # the latest resolved incidents, however old: a quiet month should not make the history look empty
     recent = [i for i in incidents if not is_active(i, now) and i.detected_at <= now][:RECENT_COUNT]
     months = _history_by_month(incidents, maintenance, now, repository)
+    # each item's data as of `now`, serialized once for the keys of its pages in every language
+    facts = {item.id: item.model_dump_json() for item in [*incidents, *maintenance]}
     for lang in repository.config.languages:
         def ctx(page: str) -> PageContext:
             return PageContext(repository, lang, now, page)
 
+        home_context = ctx("index.md")
         pages.append(RenderedPage(f"index.{lang}.md", home.render(
-            c=ctx("index.md"), states=states, banner=banner, active=active, upcoming=upcoming,
-            recent=recent, uptime=uptime)))
+            c=home_context, states=states, banner=banner, active=active, upcoming=upcoming,
+            recent=recent, uptime=uptime), search=(_entry(home_context.text(repository.config.page.name),
+                                                          home_context.text(repository.config.page.description)),)))
         for state in states:
             page = f"components/{state.id}.md"
+            context = ctx(page)
             pages.append(RenderedPage(f"components/{state.id}.{lang}.md", component_page.render(
-                c=ctx(page), state=state, uptime=uptime[state.id],
-                under_maintenance=ComponentStatus.under_maintenance)))
-        pages.append(RenderedPage(f"history.{lang}.md", history.render(c=ctx("history.md"), months=months)))
+                c=context, state=state, uptime=uptime[state.id],
+                under_maintenance=ComponentStatus.under_maintenance),
+                standalone=True, search=(_entry(context.component_name(state.id)),)))
+        history_context = ctx("history.md")
+        pages.append(RenderedPage(f"history.{lang}.md", history.render(c=history_context, months=months),
+                                  search=(_entry(history_context.t("history")),)))
         pages.append(RenderedPage(f"search.{lang}.md", search_page.render(
             c=ctx("search.md"), others=[language_prefix(repository, other)
                                         for other in repository.config.languages if other != lang])))
         for incident in incidents:
             page = f"incidents/{incident.id}.md"
+            context = ctx(page)
+            rca = context.rca_for(incident)
+            key = digest(RENDER_RULES, settings, lang, facts[incident.id], rca.model_dump_json() if rca else "")
             pages.append(RenderedPage(f"incidents/{incident.id}.{lang}.md",
-                                      incident_page.render(c=ctx(page), incident=incident)))
+                                      _cached(cache, key, lambda: incident_page.render(c=context, incident=incident)),
+                                      standalone=True,
+                                      search=(_search_entry(context, incident.title, incident.summary,
+                                                            [c.id for c in incident.components],
+                                                            incident.detected_at, incident.region),)))
         for item in maintenance:
             page = f"maintenance/{item.id}.md"
-            pages.append(RenderedPage(f"maintenance/{item.id}.{lang}.md", maintenance_page.render(
-                c=ctx(page), item=item, state=maintenance_state(item, now),
-                under_maintenance=ComponentStatus.under_maintenance)))
+            context = ctx(page)
+            state = maintenance_state(item, now)
+            key = digest(RENDER_RULES, settings, lang, facts[item.id], state.value)
+            pages.append(RenderedPage(f"maintenance/{item.id}.{lang}.md", _cached(cache, key, lambda: maintenance_page.render(
+                c=context, item=item, state=state, under_maintenance=ComponentStatus.under_maintenance)),
+                standalone=True,
+                search=(_search_entry(context, item.title, item.description, item.components, item.scheduled_for,
+                                      item.region),)))
         for rca in rcas:
             if rca.lang != lang:
                 continue
@@ -356,6 +399,28 @@ def render_site_pages(repository: Repository, now: datetime) -> list[RenderedPag
             pages.append(RenderedPage(f"rca/{rca.id}.{lang}.md",
                                       rca_page.render(c=ctx(f"rca/{rca.id}.md"), rca=rca, incident=incident)))
     return pages
+
+
+def _cached(cache: Cache, key: str, render) -> str:
+    stored = cache.get_bytes("pages", key)
+    if stored is not None:
+        return stored.decode("utf-8")
+    text = render()
+    cache.put_bytes("pages", key, text.encode("utf-8"))
+    return text
+
+
+def _search_entry(c: PageContext, title: Texts, summary: Texts | None, components, moment: datetime,
+                  region: str) -> dict:
+    """An incident's or maintenance's search entry: findable by its words, components and month. Escaped as
+    the search plugin escapes the text it takes from pages: the browser shows entries as HTML."""
+    words = [" ".join(c.text(summary).split()), " ".join(c.component_name(i) for i in components),
+             c.month(moment, region)]
+    return _entry(c.text(title), " ".join(w for w in words if w))
+
+
+def _entry(title: str, text: str = "") -> dict:
+    return {"title": html.escape(title, quote=False), "text": html.escape(text, quote=False)}
 
 
 @dataclass(frozen=True)
@@ -376,10 +441,3 @@ def _history_by_month(incidents, maintenance, now, repository) -> list[tuple[str
         key = entry.at.astimezone(default_region.tz).strftime("%Y-%m")
         months.setdefault(key, []).append(entry)
     return [(key, default_region.id, items) for key, items in months.items()]
-
-
-def write_pages(pages: list[RenderedPage], docs_dir: Path) -> None:
-    for page in pages:
-        target = docs_dir / page.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(page.text, encoding="utf-8")

@@ -35,6 +35,7 @@ import yaml
 from . import ledger as ledger_mod
 from . import verify as verify_mod
 from ..build import BuildFailed, build_site
+from ..content.cache import Cache
 from ..content.tree import LINK_REFUSED, link_target_escapes
 from .ledger import Checkpoint, LedgerError
 
@@ -357,7 +358,8 @@ def publish(root: Path, key: Path, now: datetime, *, branch: str = DEFAULT_BRANC
             raise PublishRefused("the ledger could not be recorded; nothing was published", [str(exc)]) from None
         site = tmp / "site"
         try:
-            build_site(source_dir, site, now, extras=[serve_ledger_if_any])
+            # the checkout's cache: the exported tree is new each time, its files and pages mostly are not
+            build_site(source_dir, site, now, extras=[serve_ledger_if_any], cache=Cache.of(root))
         except BuildFailed as failed:
             raise PublishRefused(f"the build failed: {failed}; nothing was published",
                                  [str(p) for p in failed.problems]) from None
