@@ -79,7 +79,7 @@ def check(root: Path, now: datetime | None) -> None:
         problems = check_repository(root, clock(now), progress)
     finally:
         progress.close()
-    click.echo(progress.summary(), err=True)
+    click.echo(progress.summary())  # an informational line: stdout, with "ok" (errors alone go to stderr)
     # One stream per level: errors (and their summary) on stderr, warnings with the "ok" on stdout.
     errors = [p for p in problems if p.level == "error"]
     warnings = [p for p in problems if p.level != "error"]
@@ -124,7 +124,7 @@ def build(root: Path, now: datetime | None, out: Path) -> None:
         sys.exit(1)
     progress.close()
     report_problems(list(result.warnings))
-    click.echo(progress.summary(), err=True)
+    click.echo(progress.summary())  # an informational line: stdout, with "ok" (errors alone go to stderr)
     for draft in result.drafts_skipped:
         click.echo(f"skipped draft: {draft}")
     reused = f" ({result.reused} unchanged, from the cache)" if result.reused else ""
