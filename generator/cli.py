@@ -79,9 +79,8 @@ def check(root: Path, now: datetime | None) -> None:
         problems = check_repository(root, clock(now), progress)
     finally:
         progress.close()
-    # One stream per level: errors (and their summary) on stderr; warnings, the stage timings and the "ok"
-    # on stdout.
-    click.echo(progress.summary())
+    click.echo(progress.summary())  # an informational line: stdout, with "ok" (errors alone go to stderr)
+    # One stream per level: errors (and their summary) on stderr, warnings with the "ok" on stdout.
     errors = [p for p in problems if p.level == "error"]
     warnings = [p for p in problems if p.level != "error"]
     for warning in warnings:
@@ -125,7 +124,7 @@ def build(root: Path, now: datetime | None, out: Path) -> None:
         sys.exit(1)
     progress.close()
     report_problems(list(result.warnings))
-    click.echo(progress.summary())
+    click.echo(progress.summary())  # an informational line: stdout, with "ok" (errors alone go to stderr)
     for draft in result.drafts_skipped:
         click.echo(f"skipped draft: {draft}")
     reused = f" ({result.reused} unchanged, from the cache)" if result.reused else ""

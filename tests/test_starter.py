@@ -178,3 +178,13 @@ def test_init_in_a_terminal_prompts_for_what_is_missing(tmp_path):
     assert config["page"]["name"] == {"en": "Acme Cloud Service Status"}
     assert [s["id"] for s in config["services"]] == ["api", "console"]
     assert config["regions"][0]["timezone"] == "America/New_York"
+
+
+def test_the_workflows_init_ships_are_this_repositorys_hardened_workflows():
+    # A new repository starts with the audited workflows (pinned actions, least privilege): the package's copy
+    # must not drift from .github/workflows, which tests/test_workflows.py checks with zizmor.
+    from generator.starter import FILES
+
+    shipped = {p.name: p.read_bytes() for p in (FILES / "github" / "workflows").glob("*.yml")}
+    ours = {p.name: p.read_bytes() for p in (PROJECT / ".github" / "workflows").glob("*.yml")}
+    assert shipped == ours
