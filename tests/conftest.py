@@ -78,11 +78,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def serve():
-    """Serve a directory over HTTP on 127.0.0.1; returns a function dir -> base URL."""
+    """Serve a directory over HTTP on 127.0.0.1; returns a function (dir, handler class) -> base URL."""
     servers = []
 
-    def start(directory: Path) -> str:
-        handler = functools.partial(_QuietHandler, directory=str(directory))
+    def start(directory: Path, handler_class=None) -> str:
+        handler = functools.partial(handler_class or _QuietHandler, directory=str(directory))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)

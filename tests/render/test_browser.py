@@ -8,10 +8,8 @@ test-artifacts/screenshots/ (git-ignored) for a reviewer to look at.
 """
 from __future__ import annotations
 
-import functools
 import http.server
 import re
-import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -62,20 +60,9 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def serve_site():
-    servers = []
-
-    def start(directory: Path) -> str:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                 functools.partial(_SiteHandler, directory=str(directory)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+def serve_site(serve):
+    """`serve` with the handler that answers missing paths with the language's 404 page, as a host would."""
+    return lambda directory: serve(directory, _SiteHandler)
 
 
 def _build(tmp_path_factory, name: str, now: datetime, component_status: str | None = None) -> Path:
