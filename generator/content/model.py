@@ -144,7 +144,14 @@ def _check_zone(value: str) -> str:
     return value
 
 
-Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=120)]
+ID_CHARS = r"[a-z0-9][a-z0-9._-]*"
+ID_MAX_LENGTH = 120
+Id = Annotated[str, Field(pattern=rf"^{ID_CHARS}$", max_length=ID_MAX_LENGTH)]
+
+
+def is_valid_id(text: str) -> bool:
+    """Whether `text` could be an id (the `Id` rule), e.g. before a lookup builds a file name from it."""
+    return len(text) <= ID_MAX_LENGTH and re.fullmatch(ID_CHARS, text) is not None
 
 _URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>\"'`\\]")
 

@@ -25,7 +25,7 @@ from pydantic import Field, ValidationError
 from ..comms.guardrail import scan_text
 from ..content.load import LoadFailed, Problem, problems_from_validation
 from ..content.model import (Config, HttpUrl, Id, Incident, IncidentStatus, Lang, Maintenance, MaintenanceStatus,
-                             Model, duration_timedelta)
+                             Model, duration_timedelta, is_valid_id)
 from ..content.yamlsource import YamlSyntaxError, parse_yaml
 from ..localtime import format_local_and_utc
 from .channels import CHANNELS, Delivery, Message, Notice, SendContext, Smtp
@@ -408,13 +408,13 @@ class Prepared:
 def find_item(root: Path, item_id: str) -> Incident | Maintenance | None:
     """The incident or maintenance with this id, as its file is now (None when there is none)."""
     from ..content.load import MAINTENANCE_DIR, content_files
-    from .api.store import IncidentStore, NotFound, VALID_ID
+    from .api.store import IncidentStore, NotFound
 
     try:
         return IncidentStore(root).get(item_id)
     except NotFound:
         pass
-    if not VALID_ID.fullmatch(item_id):
+    if not is_valid_id(item_id):
         return None
     for file in content_files(Path(root), MAINTENANCE_DIR, (".yaml", ".yml")):
         try:

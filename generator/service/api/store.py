@@ -46,7 +46,7 @@ from ...content.load import (
     load_rcas,
     missing_rca_problem,
 )
-from ...content.model import Config, Incident, Maintenance
+from ...content.model import Config, Incident, Maintenance, is_valid_id
 from ...content.yamlsource import YamlSyntaxError, parse_yaml
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../../schemas/incident.schema.json\n"
@@ -135,9 +135,6 @@ def read_incident(file: Path) -> Incident | None:
         return Incident.model_validate(doc.value)
     except (OSError, UnicodeDecodeError, YamlSyntaxError, ValueError):
         return None
-
-
-VALID_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,119}")
 
 
 @dataclass(frozen=True)
@@ -344,7 +341,7 @@ class IncidentStore:
     def find(self, incident_id: str) -> tuple[Path, Incident]:
         # An id that cannot be valid names no file: never hand it to the file system (a glob pattern, a
         # name longer than the file system allows).
-        if not VALID_ID.fullmatch(incident_id):
+        if not is_valid_id(incident_id):
             raise NotFound(incident_id)
         if not self.index.scanned:
             # One look-up from the command line (`statusgen notify`): the file named after the id, if it is
