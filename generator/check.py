@@ -1,24 +1,36 @@
 """`statusgen check`: every validation that content must pass before it is published, in one run."""
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
-from .comms.checks import communication_problems
+from .comms.checks import communication_problems, guardrail_of, item_communication_problems, \
+    repository_communication_problems
 from .content.cache import Cache, code_version, digest
 from .content.glossary import GLOSSARY_FILE
+from .content.index import FileIndex
 from .content.macrofiles import MACRO_DIR
 from .content.load import (
     CONFIG_FILE,
+    INCIDENT_DIR,
+    MAINTENANCE_DIR,
     RCA_DIR,
-    ItemFile,
     Loaded,
     LoadFailed,
     Problem,
     Source,
-    load_content,
-    load_items,
-    scan_item_files,
+    _front_line,
+    _load_file,
+    _read_glossary,
+    _read_macros,
+    content_entries,
+    load_config,
+    load_rcas,
+    refuse_outside_links,
 )
 from .content.model import Config, Incident, Maintenance, Repository
 from .localtime import format_local_and_utc
@@ -42,21 +54,26 @@ def content_checks(loaded: Loaded, now: datetime, cache: Cache | None = None, pr
             + draft_warnings(loaded))
 
 
+# A draft passes `check` but is never published.
+DRAFT_MESSAGE = "checked but not published; fill every {placeholder}, then delete `draft: true` to publish"
+
+
 def draft_warnings(loaded: Loaded) -> list[Problem]:
     """A warning per draft, naming its file: drafts pass `check` but are never published, and an engineer
     who forgot to delete `draft: true` must see it before customers miss the notice."""
     repository = loaded.repository
-    warnings = []
-    for item in [*repository.incidents, *repository.maintenance]:
-        if item.draft:
-            warnings.append(loaded.problem(item.id, ("draft",), "checked but not published; fill every "
-                                           "{placeholder}, then delete `draft: true` to publish", level="warning"))
+    warnings = [loaded.problem(item.id, ("draft",), DRAFT_MESSAGE, level="warning")
+                for item in [*repository.incidents, *repository.maintenance] if item.draft]
+    return warnings + _rca_draft_warnings(loaded)
+
+
+def _rca_draft_warnings(loaded: Loaded) -> list[Problem]:
     root = loaded.root
-    for rca in repository.rcas:
+    warnings = []
+    for rca in loaded.repository.rcas:
         if rca.draft:
             line = _line_of_key(root / rca.path, "draft") if root is not None else 1
-            warnings.append(Problem(rca.path, line, "draft", "checked but not published; fill every "
-                                    "{placeholder}, then delete `draft: true` to publish", "warning"))
+            warnings.append(Problem(rca.path, line, "draft", DRAFT_MESSAGE, "warning"))
     return warnings
 
 
@@ -151,61 +168,246 @@ _PACKAGE = Path(__file__).parent
 CHECK_RULES = code_version(*(str(_PACKAGE / name) for name in ("content", "comms", "sla", "check.py", "localtime.py")))
 
 
+class ItemVerdict(NamedTuple):
+    """What `check` concludes from one incident or maintenance file alone: a pure function of its bytes, its
+    path, status.yaml, the glossary and the rules, which the stat index keeps beside the file's hash. It holds
+    the file's own problems and the few facts the checks across files need (id, RCA reference)."""
+
+    problems: tuple[Problem, ...]  # found while loading the file
+    id: str | None  # None: the file does not load
+    id_line: int
+    rca: str | None
+    rca_line: int
+    texts: tuple[Problem, ...]  # communication problems of its texts
+    evidence: tuple[Problem, ...]  # ... and of its evidence links
+    draft: Problem | None  # the draft warning
+    timed: bool  # a time-dependent check may concern it ...
+    until: datetime | None  # ... until then (None: for ever)
+
+    def concerns(self, now: datetime) -> bool:
+        """Whether the time-dependent checks may have something to say about this item at `now`."""
+        return self.timed and (self.until is None or now < self.until)
+
+
+class RepositoryVerdict(NamedTuple):
+    """What `check` concludes from the files that are not incidents or maintenance (RCAs, macros, glossary)."""
+
+    problems: tuple[Problem, ...]  # found while loading the RCAs
+    rca_ids: frozenset[str]
+    rca_incidents: tuple[tuple[str, int, str], ...]  # (path, line, incident id) of each RCA
+    head: tuple[Problem, ...]  # macro and glossary problems
+    middle: tuple[Problem, ...]  # RCA text problems
+    tail: tuple[Problem, ...]  # RCA evidence links, completeness
+    drafts: tuple[Problem, ...]  # RCA draft warnings
+
+
+def item_verdict(root: Path, file: Path, data: bytes | None, model, config: Config, glossary, guardrail,
+                 alone: Repository) -> tuple[ItemVerdict, tuple | None]:
+    """The verdict on one item file from its bytes, and the loaded `(item, source)` (None if it does not load).
+    `alone` is a repository holding only the configuration."""
+    value, source, found = _load_file(root, file, data, model, config)
+    if value is None or any(p.level == "error" for p in found):
+        return ItemVerdict(tuple(found), None, 0, None, 0, (), (), None, False, None), None
+    loaded = Loaded(alone, {value.id: source}, root)
+    texts, evidence = ([], []) if value.draft else item_communication_problems(loaded, value, guardrail, glossary)
+    draft = loaded.problem(value.id, ("draft",), DRAFT_MESSAGE, level="warning") if value.draft else None
+    line = source.doc.line_of
+    if isinstance(value, Incident):
+        rca, rca_line = (value.rca, line(("rca",))) if value.rca else (None, 0)
+        timed, until = not value.draft, value.resolved_at
+    else:
+        rca, rca_line = None, 0
+        timed, until = not value.draft and value.emergency is None, value.scheduled_for
+    verdict = ItemVerdict(tuple(found), value.id, line(("id",)), rca, rca_line, tuple(texts), tuple(evidence),
+                          draft, timed, until)
+    return verdict, (value, source)
+
+
+def repository_verdict(root: Path, config: Config, glossary, glossary_problems) -> RepositoryVerdict:
+    problems: list[Problem] = []
+    rcas = load_rcas(root, config, problems)
+    references = tuple((rca.path, 1 + _front_line(root / rca.path, "incident"), rca.incident) for rca in rcas)
+    repository = Repository(config=config, incidents=(), maintenance=(), rcas=tuple(rcas))
+    loaded = Loaded(repository, {}, root, glossary, tuple(glossary_problems), _read_macros(root))
+    head, middle, tail = repository_communication_problems(loaded)
+    return RepositoryVerdict(tuple(problems), frozenset(rca.id for rca in rcas), references, tuple(head),
+                             tuple(middle), tuple(tail), tuple(_rca_draft_warnings(loaded)))
+
+
 def check_repository(root: Path, now: datetime, progress: StageTimer | None = None,
                      cache: Cache | None = None) -> list[Problem]:
     """Every problem of the repository at `root`, using its `.statusgen-cache/` unless `cache` is given.
 
-    The problems that do not depend on `now` are cached for the whole repository under the hash of every
-    input (item files, RCAs, glossary, macros, status.yaml, rules): a warm check reads and hashes the files,
-    then re-runs only the time-dependent checks, on the incidents and maintenance they can still concern."""
+    Each file's verdict (`ItemVerdict`) is kept in a stat index (`content.index`) under the hash of its bytes
+    and the context (rules, status.yaml, glossary): a warm check stats the files, reads only those whose stamp
+    changed, and judges the rest from their stored verdicts; the checks across files (unique ids, RCA
+    references) and the time-dependent ones (updates due, maintenance notice) run every time, the latter on the
+    few items they can still concern. Cold or warm, the problems come out in the same order."""
     progress = progress or StageTimer("check")
     cache = cache if cache is not None else Cache.of(root)
     root = Path(root)
     with progress.stage("scan"):
         try:
-            files = scan_item_files(root)
+            refuse_outside_links(root)
+            settings = _settings(root)
+            config = load_config(root)
         except LoadFailed as failed:
             return failed.problems
-        key = _repository_key(root, files)
-        known = cache.get("check", key)
-    if known is None:
-        try:
-            with progress.stage("load", len(files)) as advance:
-                loaded = load_content(root, cache, advance, files)
-        except LoadFailed as failed:
-            cache.put("check", key, (failed.problems, None, []))
-            return failed.problems
-        with progress.stage("checks", len(loaded.repository.incidents) + len(loaded.repository.maintenance)) as advance:
-            static = communication_problems(loaded, cache, advance)
-            drafts = draft_warnings(loaded)
-            cache.put("check", key, (static, _timed_items(loaded), drafts))
-            return static + maintenance_notice_problems(loaded, now) + update_due_warnings(loaded, now) + drafts
-    static, timed, drafts = known
-    if timed is None:  # the content does not load: nothing else was checked
-        return static
-    with progress.stage("checks"):
-        concerned = {fingerprint for fingerprint, until in timed if until is None or now < until}
-        loaded = load_items(root, cache, [f for f in files if f.fingerprint in concerned])
-        return static + maintenance_notice_problems(loaded, now) + update_due_warnings(loaded, now) + drafts
+        index = FileIndex.open(cache, "check", digest(CHECK_RULES, *settings))
+        items = [(_rel(root, path), path, status, model)
+                 for directory, model in ((INCIDENT_DIR, Incident), (MAINTENANCE_DIR, Maintenance))
+                 for path, status in content_entries(root, directory, (".yaml", ".yml"))]
+        others = [entry for directory in (RCA_DIR, MACRO_DIR) for entry in _all_entries(root, directory)]
+    glossary_read = None
+    alone = Repository(config=config, incidents=(), maintenance=(), rcas=())
+    guardrail = guardrail_of(config)
+    verdicts: list[tuple[ItemVerdict, type]] = []
+    concerned: dict[int, tuple] = {}  # position in `verdicts` -> (item, source) loaded in this run
+    with progress.stage("load", len(items)) as advance:
+        for rel, path, status, model in items:
+            verdict, data, sha = None, None, None
+            if stat.S_ISREG(status.st_mode):
+                try:
+                    sha, data, verdict = index.read(rel, path, status)
+                    if not isinstance(verdict, ItemVerdict):
+                        verdict = None
+                        if data is None:
+                            data = path.read_bytes()
+                            sha = hashlib.sha256(data).hexdigest()
+                except OSError as exc:
+                    verdict = _unreadable(rel, exc)
+            if verdict is None:
+                if glossary_read is None:
+                    glossary_read = _read_glossary(root)
+                verdict, value = item_verdict(root, path, data, model, config, glossary_read[0], guardrail, alone)
+                if sha is not None:
+                    index.record(rel, status, sha, verdict)
+                if value is not None and verdict.concerns(now):
+                    concerned[len(verdicts)] = value
+            verdicts.append((verdict, model))
+            advance(1)
+        if glossary_read is None:
+            glossary_read = _read_glossary(root) if any(v.id and not v.draft for v, _ in verdicts) else (None, ())
+        keys: list[str] = []
+        for rel, path, status in others:
+            try:
+                keys += [rel, index.read(rel, path, status)[0] if status is not None else "not a file"]
+            except OSError as exc:
+                keys += [rel, f"unreadable: {exc}"]
+        repository_key = digest(index.context, *keys)
+        repository = cache.get("check-repository", repository_key)
+        if not isinstance(repository, RepositoryVerdict):
+            if glossary_read[0] is None and not glossary_read[1]:
+                glossary_read = _read_glossary(root)
+            repository = repository_verdict(root, config, *glossary_read)
+            if _settings(root) == settings:
+                cache.put("check-repository", repository_key, repository)
+    with progress.stage("checks", len(concerned)):
+        problems = _problems(root, config, verdicts, repository, concerned, items, now)
+    index.keep_only({rel for rel, _, _, _ in items} | {rel for rel, _, _ in others})
+    if _settings(root) == settings:  # else status.yaml or the glossary changed during the run: keep nothing
+        index.save()
+    return problems
 
 
-def _timed_items(loaded: Loaded) -> list[tuple[str, datetime | None]]:
-    """(fingerprint, until) of each item a time-dependent check may concern: until is when it stops
-    (resolution of an incident, start of a maintenance window); None is never."""
-    repository = loaded.repository
-    timed = [(loaded.fingerprints[i.id], i.resolved_at) for i in repository.incidents if not i.draft]
-    timed += [(loaded.fingerprints[m.id], m.scheduled_for) for m in repository.maintenance
-              if not m.draft and m.emergency is None]
-    return timed
+def _problems(root: Path, config: Config, verdicts: list[tuple[ItemVerdict, type]], repository: RepositoryVerdict,
+              concerned: dict[int, tuple], items, now: datetime) -> list[Problem]:
+    """The problems of the whole repository from the verdicts on its files, in the order of `load_content`
+    (the load fails: its problems) or of `content_checks` (it loads: every check's)."""
+    problems = [problem for verdict, _ in verdicts for problem in verdict.problems]
+    loaded = [(verdict, model) for verdict, model in verdicts if verdict.id is not None]
+    first_seen: dict[str, str] = {}
+    for position, (verdict, model) in enumerate(verdicts):
+        if verdict.id is None:
+            continue
+        rel = items[position][0]
+        if verdict.id in first_seen and first_seen[verdict.id] != rel:
+            problems.append(Problem(rel, verdict.id_line, "id", f"expected a unique id, got {verdict.id!r} which "
+                                                               f"{first_seen[verdict.id]} already uses"))
+        else:
+            first_seen[verdict.id] = rel
+    problems += repository.problems
+    for position, (verdict, model) in enumerate(verdicts):
+        if model is Incident and verdict.rca and verdict.rca not in repository.rca_ids:
+            problems.append(Problem(items[position][0], verdict.rca_line, "rca",
+                                    f"expected the id of an RCA in {RCA_DIR}/ ({verdict.rca}.<lang>.md), found none"))
+    incidents = [verdict.id for verdict, model in loaded if model is Incident]
+    # A broken incident file may be the one an RCA points at: report the file, not a cascade of references.
+    if len(incidents) == sum(1 for _, model in verdicts if model is Incident):
+        known = set(incidents)
+        for path, line, incident in repository.rca_incidents:
+            if incident not in known:
+                problems.append(Problem(path, line, "incident",
+                                        f"expected the id of an incident in {INCIDENT_DIR}/, got {incident!r}"))
+    if any(p.level == "error" for p in problems):
+        return problems
+    timed = _concerned_items(root, config, verdicts, concerned, items, now)
+    return (list(repository.head) + [p for verdict, _ in loaded for p in verdict.texts] + list(repository.middle)
+            + [p for verdict, _ in loaded for p in verdict.evidence] + list(repository.tail)
+            + maintenance_notice_problems(timed, now) + update_due_warnings(timed, now)
+            + [verdict.draft for verdict, _ in loaded if verdict.draft is not None] + list(repository.drafts))
 
 
-def _repository_key(root: Path, files: list[ItemFile]) -> str:
-    parts: list[bytes | str] = [CHECK_RULES, *(f.fingerprint for f in files)]
+def _concerned_items(root: Path, config: Config, verdicts, concerned: dict[int, tuple], items, now) -> Loaded:
+    """The items the time-dependent checks may concern at `now`, loaded (from this run, or read again)."""
+    chosen = []
+    for position, (verdict, model) in enumerate(verdicts):
+        if verdict.id is None or not verdict.concerns(now):
+            continue
+        value = concerned.get(position)
+        if value is None:
+            path = items[position][1]
+            try:
+                item, source, found = _load_file(root, path, path.read_bytes(), model, config)
+            except OSError:
+                continue
+            if item is None or any(p.level == "error" for p in found):
+                continue  # changed since it was judged: the next check judges it again
+            value = (item, source)
+        chosen.append((value, model))
+    incidents = [value for value, model in chosen if model is Incident]
+    maintenance = [value for value, model in chosen if model is Maintenance]
+    repository = Repository(config=config, incidents=tuple(i for i, _ in incidents),
+                            maintenance=tuple(m for m, _ in maintenance), rcas=())
+    return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, root)
+
+
+def _rel(root: Path, path: Path) -> str:
+    """`path` relative to `root`, as shown to the user (without pathlib's slow `relative_to` when possible)."""
+    text, prefix = str(path), str(root) + os.sep
+    if text.startswith(prefix):
+        return text[len(prefix):].replace(os.sep, "/")
+    return path.relative_to(root).as_posix()
+
+
+def _unreadable(rel: str, exc: OSError) -> ItemVerdict:
+    return ItemVerdict((Problem(rel, 1, "", f"expected a readable file, got {exc.strerror or exc}"),), None, 0,
+                       None, 0, (), (), None, False, None)
+
+
+def _settings(root: Path) -> tuple[bytes, bytes]:
+    """The bytes of status.yaml and of the glossary, which every verdict depends on."""
+    found = []
     for name in (CONFIG_FILE, GLOSSARY_FILE):
-        file = root / name
-        parts += [name, file.read_bytes() if file.is_file() else b""]
-    for directory in (RCA_DIR, MACRO_DIR):
-        base = root / directory
-        for file in sorted((p for p in base.rglob("*") if p.is_file()), key=lambda p: p.parts) if base.is_dir() else ():
-            parts += [file.relative_to(root).as_posix(), file.read_bytes()]
-    return digest(*parts)
+        try:
+            found.append(b"file:" + (root / name).read_bytes())
+        except OSError as exc:
+            found.append(f"{type(exc).__name__}".encode())
+    return tuple(found)
+
+
+def _all_entries(root: Path, directory: str) -> list[tuple[str, Path, os.stat_result | None]]:
+    """Every entry under `root/directory` with its stat (None: not a regular file), by path."""
+    base = root / directory
+    if not base.is_dir():
+        return []
+    found = []
+    for path in base.rglob("*"):
+        try:
+            status = os.stat(path)
+        except (OSError, ValueError):
+            status = None
+        found.append((_rel(root, path), path,
+                      status if status is not None and stat.S_ISREG(status.st_mode) else None))
+    found.sort(key=lambda entry: entry[1].parts)
+    return found

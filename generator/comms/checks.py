@@ -62,11 +62,7 @@ def communication_problems(loaded: Loaded, cache: Cache | None = None, progress=
     links) are looked up by its file's fingerprint, the glossary and these rules before scanning its texts.
     `progress(n)` is told of each item checked."""
     cache = cache or Cache.disabled()
-    problems: list[Problem] = []
-    if loaded.macros is not None:
-        problems += _macro_problems(loaded)
     glossary = loaded.glossary
-    problems += loaded.glossary_problems
     glossary_key = glossary.model_dump_json() if glossary is not None else ""
     guardrail = guardrail_of(loaded.repository.config)
     text_problems: list[Problem] = []
@@ -78,26 +74,39 @@ def communication_problems(loaded: Loaded, cache: Cache | None = None, progress=
         key = digest(COMMS_RULES, fingerprint, glossary_key) if fingerprint else None
         found = cache.get("comms", key) if key else None
         if found is None:
-            found = _item_problems(loaded, item, guardrail, glossary)
+            found = item_communication_problems(loaded, item, guardrail, glossary)
             if key:
                 cache.put("comms", key, found)
         text_problems += found[0]
         evidence_problems += found[1]
         if progress is not None:
             progress(1)
-    problems += text_problems
+    head, middle, tail = repository_communication_problems(loaded, guardrail)
+    return head + text_problems + middle + evidence_problems + tail
+
+
+def repository_communication_problems(loaded: Loaded, guardrail: Guardrail | None = None
+                                      ) -> tuple[list[Problem], list[Problem], list[Problem]]:
+    """The problems that are not one incident's or maintenance's, in three parts that `communication_problems`
+    reports around the items' (text problems between the first two, evidence link problems between the last
+    two): macro files and the glossary file; RCA texts; RCA evidence links and completeness."""
+    guardrail = guardrail or guardrail_of(loaded.repository.config)
+    glossary = loaded.glossary
+    head: list[Problem] = _macro_problems(loaded) if loaded.macros is not None else []
+    head += loaded.glossary_problems
+    middle: list[Problem] = []
     for field in _rca_fields(loaded):
-        problems += _field_problems(field, guardrail, glossary)
-    problems += evidence_problems
-    problems += _rca_evidence_problems(loaded, guardrail)
+        middle += _field_problems(field, guardrail, glossary)
+    tail = _rca_evidence_problems(loaded, guardrail)
     for rca in loaded.repository.rcas:
-        problems += completeness_problems(rca)
-    return problems
+        tail += completeness_problems(rca)
+    return head, middle, tail
 
 
-def _item_problems(loaded: Loaded, item, guardrail: Guardrail, glossary) -> tuple[list[Problem], list[Problem]]:
-    """(text problems, evidence link problems) of one incident or maintenance: a pure function of its file,
-    the configuration and the glossary, which is what makes it cacheable."""
+def item_communication_problems(loaded: Loaded, item, guardrail: Guardrail, glossary
+                                ) -> tuple[list[Problem], list[Problem]]:
+    """(text problems, evidence link problems) of one incident or maintenance (`loaded` holds its source): a
+    pure function of its file, the configuration and the glossary, which is what makes it cacheable."""
     source = loaded.sources[item.id]
     fields = _incident_fields(source, item) if hasattr(item, "detected_at") else _maintenance_fields(source, item)
     found: list[Problem] = []

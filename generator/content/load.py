@@ -6,7 +6,9 @@ it during an outage. All problems are collected in one run; nothing stops at the
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,6 +246,46 @@ def content_files(root: Path, directory: str, suffixes: tuple[str, ...]) -> list
     return sorted((p for p in base.rglob("*")
                    if p.name.endswith(suffixes) and not p.name.startswith(".") and (p.is_file() or p.is_dir())),
                   key=lambda p: p.parts)
+
+
+def content_entries(root: Path, directory: str, suffixes: tuple[str, ...]) -> list[tuple[Path, os.stat_result]]:
+    """`content_files` with each one's `os.stat` (links followed), taken once: what a stat index needs."""
+    base = root / directory
+    if not base.is_dir():
+        return []
+    found = []
+    for path, name in _tree(str(base)):
+        if not name.endswith(suffixes) or name.startswith("."):
+            continue
+        try:
+            status = os.stat(path)
+        except (OSError, ValueError):  # gone, or a broken link: neither a file nor a directory
+            continue
+        if stat.S_ISREG(status.st_mode) or stat.S_ISDIR(status.st_mode):
+            found.append((path, status))
+    # By path parts, as `content_files` sorts them.
+    found.sort(key=lambda entry: entry[0].split(os.sep))
+    return [(Path(path), status) for path, status in found]
+
+
+def _tree(folder: str) -> list[tuple[str, str]]:
+    """(path, name) of every entry under `folder`, as `Path.rglob("*")` finds them (links listed, not followed)
+    but without making a Path of each."""
+    found: list[tuple[str, str]] = []
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except PermissionError:
+        return found
+    for entry in entries:
+        found.append((entry.path, entry.name))
+        try:
+            descend = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            descend = False
+        if descend:
+            found += _tree(entry.path)
+    return found
 
 
 def refuse_outside_links(root: Path, paths: tuple[str, ...] = REPOSITORY_SOURCES) -> None:

@@ -43,11 +43,9 @@ def outside_links(root: Path, paths: tuple[str, ...] = REPOSITORY_SOURCES) -> li
                 found.append(path.relative_to(root).as_posix())
             return
         if path.is_dir():
-            for folder, dirs, files in os.walk(path, followlinks=False):
-                for name in [*dirs, *files]:
-                    entry = Path(folder) / name
-                    if entry.is_symlink() and _escapes(root, entry):
-                        found.append(entry.relative_to(root).as_posix())
+            for link in _links_under(str(path)):
+                if _escapes(root, Path(link)):
+                    found.append(Path(link).relative_to(root).as_posix())
 
     for rel in paths:
         # a link on the way (e.g. `site` itself for `site/docs`) counts as much as the path
@@ -60,6 +58,23 @@ def outside_links(root: Path, paths: tuple[str, ...] = REPOSITORY_SOURCES) -> li
         else:
             visit(root / rel)
     return sorted(set(found))
+
+
+def _links_under(folder: str) -> list[str]:
+    """The symbolic links anywhere under `folder`, which is walked without following links (like `os.walk`,
+    unreadable folders skipped). The type comes with the directory listing: no `stat` per file."""
+    found: list[str] = []
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError:
+        return found
+    for entry in entries:
+        if entry.is_symlink():
+            found.append(entry.path)
+        elif entry.is_dir(follow_symlinks=False):
+            found += _links_under(entry.path)
+    return found
 
 
 def link_target_escapes(link_path: str, target: str) -> bool:
