@@ -460,20 +460,6 @@ def _read_macros(root: Path) -> dict[tuple[str, str], Macro] | None:
     return load_macros(folder) if folder.is_dir() else None
 
 
-def load_items(root: Path, cache: Cache, files: list[ItemFile]) -> Loaded:
-    """Only the given item files (normally from the cache), without the RCAs or any cross-file check: for a
-    check that needs a few items of a repository whose other results are already known."""
-    config = load_config(Path(root))
-    problems: list[Problem] = []
-    fingerprints: dict[str, str] = {}
-    incidents = _load_all(root, [f for f in files if f.model is Incident], config, problems, cache, fingerprints)
-    maintenance = _load_all(root, [f for f in files if f.model is Maintenance], config, problems, cache, fingerprints)
-    repository = Repository(config=config, incidents=tuple(i for i, _ in incidents),
-                            maintenance=tuple(m for m, _ in maintenance), rcas=())
-    return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, Path(root),
-                  fingerprints={item.id: fingerprints[source.path] for item, source in [*incidents, *maintenance]})
-
-
 def _load_all(root, files: list[ItemFile], config, problems, cache, fingerprints, progress=None):
     loaded = []
     for item in files:
