@@ -11,12 +11,13 @@ Runs the real command line in a child process and prints, for each run, the wall
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,22 +29,30 @@ CLI = "import sys; from generator.cli import main; sys.exit(main())"
 
 
 def run_check(repo: Path) -> tuple[float, float, float]:
-    """(wall s, CPU s, peak RSS MB) of one `statusgen check` in a child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """(wall s, CPU s, peak RSS MB) of one `statusgen check` in a child process; `wait4` gives that child's
+    own resource use (RUSAGE_CHILDREN would report the largest of all children so far as the peak)."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CLI, "check", "--root", str(repo), "--now", NOW.isoformat()],
-                          capture_output=True, text=True, cwd=PROJECT, env=_env())
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        sys.exit(f"check failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, after.ru_maxrss / 1024
+    child = subprocess.Popen([sys.executable, "-c", CLI, "check", "--root", str(repo), "--now", NOW.isoformat()],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=PROJECT, env=_env())
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        # drain the pipes while waiting: a check with many problems fills them
+        pumps = [threading.Thread(target=shutil.copyfileobj, args=(pipe, sink)) for pipe, sink in
+                 ((child.stdout, out), (child.stderr, err))]
+        for pump in pumps:
+            pump.start()
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        for pump in pumps:
+            pump.join()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            out.seek(0)
+            err.seek(0)
+            sys.exit(f"check failed ({child.returncode}):\n{out.read()[-2000:].decode()}\n{err.read()[-2000:].decode()}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def _env() -> dict[str, str]:
-    import os
-
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     env.pop("CI", None)
     return env
