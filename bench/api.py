@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -69,9 +70,17 @@ def start_server(root: Path, token: str) -> tuple[subprocess.Popen, str]:
 
 
 def run(requests: list, concurrency: int, url: str, token: str) -> tuple[float, list[float]]:
-    def worker(chunk):
+    """Send `requests` from `concurrency` threads at once; (elapsed s, each request's latency s). The clients
+    are made (and their TLS context, which httpx makes even for http://) before the clock starts: making
+    them competes with the server for the CPU and is not the server's latency."""
+    clients = [httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=900)
+               for _ in range(concurrency)]
+    start_together = threading.Barrier(concurrency + 1)
+
+    def worker(client: httpx.Client, chunk: list) -> list[float]:
         timings = []
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=900) as client:
+        start_together.wait()
+        with client:
             for method, path, body in chunk:
                 start = time.perf_counter()
                 response = client.request(method, path, json=body)
@@ -81,10 +90,18 @@ def run(requests: list, concurrency: int, url: str, token: str) -> tuple[float, 
         return timings
 
     chunks = [requests[i::concurrency] for i in range(concurrency)]
-    start = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        timings = [t for part in pool.map(worker, chunks) for t in part]
+        futures = [pool.submit(worker, client, chunk) for client, chunk in zip(clients, chunks)]
+        start_together.wait()
+        start = time.perf_counter()
+        timings = [t for future in futures for t in future.result()]
     return time.perf_counter() - start, timings
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def report(name: str, elapsed: float, timings: list[float]) -> None:
@@ -129,7 +146,13 @@ def main() -> None:
                   f"{time.perf_counter() - started:.1f} s")
             if gets:
                 report("GET", *run(gets, options.concurrency, url, token))
+            cpu = server_cpu(server.pid)
             report("PATCH", *run(patches, options.concurrency, url, token))
+            print(f"server CPU per PATCH: {(server_cpu(server.pid) - cpu) / max(len(patches), 1) * 1000:.1f} ms "
+                  "(user + system of the server process: the figure a loaded machine inflates least)")
+            dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True,
+                                   check=True).stdout
+            print("git status after the writes: " + ("clean" if not dirty.strip() else f"NOT clean:\n{dirty[:2000]}"))
             commits = subprocess.run(["git", "-C", str(root), "rev-list", "--count", "HEAD"], capture_output=True,
                                      text=True, check=True).stdout.strip()
             print(f"commits in the repository: {commits} (1 sample + {0 if options.incidents else 20} POST + "

@@ -477,12 +477,12 @@ def serve(root: Path, host: str, port: int, tokens_file: Path | None) -> None:
     from .service.api.app import create_app
     from .service.api.subscriptions import mount_subscriptions
     from .service.channels import Smtp
-    from .service.ticketsync import emit_changes
+    from .service.ticketsync import ChangeEmitter
     from .service.api.auth import TokenError, load_tokens
 
     try:
         tokens = load_tokens(tokens_file)
-        app = create_app(root, tokens, on_write=[emit_changes])
+        app = create_app(root, tokens, on_write=[ChangeEmitter()])
         off = mount_subscriptions(app, root, Smtp(os.environ.get("STATUSGEN_SMTP_HOST", "localhost"),
                                                   int(os.environ.get("STATUSGEN_SMTP_PORT", "25")),
                                                   user=os.environ.get("STATUSGEN_SMTP_USER"),

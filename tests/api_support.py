@@ -16,7 +16,7 @@ import uvicorn
 
 from conftest import PROJECT, git
 from generator.service.api.app import create_app
-from generator.service.ticketsync import emit_changes
+from generator.service.ticketsync import ChangeEmitter
 from generator.service.api.auth import new_token, parse_tokens, token_entry
 
 import yaml
@@ -79,7 +79,7 @@ def add_macros(sample_repo: Path) -> Path:
 def api(sample_repo: Path):
     add_macros(sample_repo)
     writer, reader, text = make_tokens()
-    with ServerThread(create_app(sample_repo, parse_tokens(text, "tokens.yaml"), on_write=[emit_changes])) as url:
+    with ServerThread(create_app(sample_repo, parse_tokens(text, "tokens.yaml"), on_write=[ChangeEmitter()])) as url:
         yield Api(url, sample_repo, writer, reader)
 
 

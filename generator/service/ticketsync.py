@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import git
@@ -99,29 +100,94 @@ def change_events(store: IncidentStore, files: list[Path] | None = None) -> list
         rel = file.relative_to(store.root).as_posix()
         previous: Incident | None = None
         for commit, incident in incident_history(repo, rel):
-            opened = previous is None
-            changes = {}
-            for name, now, before in (("status", incident.status.value, previous and previous.status.value),
-                                      ("severity", incident.severity.value, previous and previous.severity.value)):
-                if now != before:
-                    changes[name] = {"from": before, "to": now}
+            events += [(commit.committed_date, event) for event in transition_events(
+                store, previous, incident, commit.hexsha, commit.committed_datetime, commit.author.email)]
             previous = incident
-            if not changes:
-                continue
-            for ticket in incident.tickets:
-                events.append((commit.committed_date, {
-                    "id": hashlib.sha256(f"{incident.id}|{commit.hexsha}|{ticket}".encode()).hexdigest()[:32],
-                    "event": "incident.opened" if opened else "incident.changed",
-                    "ticket": ticket, "incident": incident.id, "commit": commit.hexsha,
-                    "at": commit.committed_datetime.isoformat(), "changes": changes,
-                    "status": incident.status.value, "severity": incident.severity.value,
-                    "evidence": [link.url for link in incident.evidence],
-                    "url": incident_url(store.config, incident.id, "en"),
-                    # Changes the sync itself committed come from the ticket: a consumer may skip them.
-                    "source": "ticket" if commit.author.email == SYNC_AUTHOR.email else "status",
-                }))
     # Stable sort on commit time: one incident's events stay in commit order within the same second.
     return [event for _, event in sorted(events, key=lambda pair: pair[0])]
+
+
+def transition_events(store: IncidentStore, previous: Incident | None, incident: Incident, commit: str,
+                      committed_at: datetime, author_email: str) -> list[dict]:
+    """The events of one commit of an incident file: one per linked ticket when the status or the severity
+    differs from the version before (`previous` None: the incident was opened by this commit)."""
+    changes = {}
+    for name, now, before in (("status", incident.status.value, previous and previous.status.value),
+                              ("severity", incident.severity.value, previous and previous.severity.value)):
+        if now != before:
+            changes[name] = {"from": before, "to": now}
+    if not changes:
+        return []
+    return [{
+        "id": hashlib.sha256(f"{incident.id}|{commit}|{ticket}".encode()).hexdigest()[:32],
+        "event": "incident.opened" if previous is None else "incident.changed",
+        "ticket": ticket, "incident": incident.id, "commit": commit,
+        "at": committed_at.isoformat(), "changes": changes,
+        "status": incident.status.value, "severity": incident.severity.value,
+        "evidence": [link.url for link in incident.evidence],
+        "url": incident_url(store.config, incident.id, "en"),
+        # Changes the sync itself committed come from the ticket: a consumer may skip them.
+        "source": "ticket" if author_email == SYNC_AUTHOR.email else "status",
+    } for ticket in incident.tickets]
+
+
+class ChangeEmitter:
+    """The status API's write listener: the events of each accepted write appended to the outbox at once,
+    so a ticketing system consuming it hears of an API change without waiting for `statusgen sync`.
+
+    A write costs the same at any size of history: its events come from the version it replaced and the
+    new one (its own commit), and the outbox's event ids are kept in memory (read again only when another
+    process, such as `statusgen sync`, appended to it). Only the first write to an incident that has tickets
+    but no event yet (it was opened by a hand-made commit before any sync) walks that file's history once,
+    so its opening comes before the change in the outbox."""
+
+    def __init__(self) -> None:
+        self._stamp: tuple | None = None
+        self._known: set[str] = set()
+        self._incidents: set[str] = set()  # incidents with at least one event in the outbox
+
+    def __call__(self, store: IncidentStore, written: Written) -> list[dict]:
+        outbox = store.root / OUTBOX
+        self._read(outbox)
+        incident = written.incident
+        if written.previous is not None and written.previous.tickets and incident.id not in self._incidents \
+                or written.at is None:
+            events = change_events(store, [store.root / written.path])
+        else:
+            events = transition_events(store, written.previous, incident, written.commit, written.at,
+                                       written.author.email if written.author else "")
+        new = [event for event in events if event["id"] not in self._known]
+        _append(outbox, new)
+        self._known.update(event["id"] for event in new)
+        self._incidents.update(event["incident"] for event in new)
+        self._stamp = _file_stamp(outbox)
+        return new
+
+    def _read(self, outbox: Path) -> None:
+        stamp = _file_stamp(outbox)
+        if stamp == self._stamp:
+            return
+        rows = _read_jsonl(outbox)
+        self._known = {row.get("id") for row in rows}
+        self._incidents = {row.get("incident") for row in rows}
+        self._stamp = stamp
+
+
+def _file_stamp(path: Path) -> tuple | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size, info.st_ino
+
+
+def emit_changes(store: IncidentStore) -> list[dict]:
+    """Append to the outbox the change events of every incident file it does not hold yet; returns them.
+    Run by `statusgen sync`: it also catches up commits made by hand (the API's writes emit theirs at once)."""
+    known = {row.get("id") for row in _read_jsonl(store.root / OUTBOX)}
+    new = [event for event in change_events(store) if event["id"] not in known]
+    _append(store.root / OUTBOX, new)
+    return new
 
 
 # ---------------------------------------------------------------- in: ticket updates -> incident files
@@ -246,19 +312,6 @@ def discard_ticket_updates(root: Path, ids: list[str]) -> None:
 
 
 # ---------------------------------------------------------------- one sync run
-
-
-def emit_changes(store: IncidentStore, written: Written | None = None) -> list[dict]:
-    """Append to the outbox the change events it does not hold yet; returns them.
-
-    Run by `statusgen sync` (every incident file) and by the status API after each accepted write, under
-    its write lock, with the file it wrote: a ticketing system consuming the outbox hears of an API change
-    without waiting for the next sync, and the write does not walk the history of every other incident."""
-    known = {row.get("id") for row in _read_jsonl(store.root / OUTBOX)}
-    files = None if written is None else [store.root / written.path]
-    new = [event for event in change_events(store, files) if event["id"] not in known]
-    _append(store.root / OUTBOX, new)
-    return new
 
 
 def sync(root: Path, inbox: Path | None = None, webhook: str | None = None, secret: bytes | None = None,

@@ -9,7 +9,7 @@ from schemathesis.checks import not_a_server_error
 from api_support import ServerThread, add_macros, make_tokens
 from conftest import copy_sample, init_git
 from generator.service.api.app import create_app
-from generator.service.ticketsync import emit_changes
+from generator.service.ticketsync import ChangeEmitter
 from generator.service.api.auth import parse_tokens
 
 
@@ -21,7 +21,7 @@ def served():
     with tempfile.TemporaryDirectory() as tmp:
         repo = add_macros(init_git(copy_sample(Path(tmp) / "status")))
         writer, _, text = make_tokens()
-        with ServerThread(create_app(repo, parse_tokens(text, "tokens.yaml"), on_write=[emit_changes])) as url:
+        with ServerThread(create_app(repo, parse_tokens(text, "tokens.yaml"), on_write=[ChangeEmitter()])) as url:
             yield url, writer
 
 

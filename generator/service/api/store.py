@@ -20,14 +20,17 @@ import json
 import logging
 import os
 import re
+import stat
 import subprocess
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from functools import lru_cache
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import git
+import pygit2
 import yaml
 
 from ...check import item_checks
@@ -48,6 +51,7 @@ from ...content.load import (
 )
 from ...content.model import Config, Incident, Maintenance, is_valid_id
 from ...content.yamlsource import YamlSyntaxError, parse_yaml
+from .watch import ContentWatch
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../../schemas/incident.schema.json\n"
 _TIME = "tag:yaml.org,2002:timestamp"
@@ -56,6 +60,7 @@ JOURNAL = "statusgen-pending.json"  # in .git: the write whose commit does not e
 KEY_TRAILER = "Idempotency-Key"
 DIGEST_TRAILER = "Request-Digest"
 KEY_RETENTION = "24 hours ago"  # keys are honoured for a day, as Stripe does
+MAINTENANCE_EVERY = 100  # API commits between two `git maintenance run --auto`
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,9 @@ class Written:
     incident: Incident
     path: str  # relative to the repository root
     commit: str
+    at: datetime | None = None  # the commit's time
+    author: Author | None = None
+    previous: Incident | None = None  # the version this write replaced (None: a new incident, or a replay)
 
 
 @dataclass(frozen=True)
@@ -120,12 +128,28 @@ def _represent_str(dumper: yaml.SafeDumper, value: str):
 _Dumper.add_representer(str, _represent_str)
 
 
-def incident_yaml(incident: Incident) -> str:
-    """The incident file's text, fields in the model's order, defaults left out, like the shipped sample."""
-    data = incident.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"schema_"})
-    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000,
+def _dump(data) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000,
                      default_flow_style=False, indent=2)
-    return SCHEMA_LINE + body
+
+
+def incident_yaml(incident: Incident) -> str:
+    """The incident file's text, fields in the model's order, defaults left out, like the shipped sample.
+
+    `updates` is the last field and the bulk of a long incident; a written update never changes, so each
+    is dumped once (`_update_yaml`) and the file is the other fields' dump followed by them."""
+    data = incident.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"schema_", "updates"})
+    updates = "".join(_update_yaml(json.dumps(update.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+                                              ensure_ascii=False)) for update in incident.updates)
+    return SCHEMA_LINE + _dump(data) + "updates:\n" + updates
+
+
+@lru_cache(maxsize=8192)
+def _update_yaml(update: str) -> str:
+    """One update (its JSON) as an item of the `updates:` list: the dump of a one-item list, indented as the
+    list is (its lines moved right by two spaces, the empty lines of a quoted text left empty)."""
+    return "".join(f"  {line}" if line.strip("\n") else line
+                   for line in _dump([json.loads(update)]).splitlines(keepends=True))
 
 
 def read_incident(file: Path) -> Incident | None:
@@ -188,29 +212,79 @@ class ContentIndex:
         self._derived: tuple | None = None  # _derive(), until a file changes
         self.config: Config = load_config(root)
         self._config_stamp = _stamp(root / CONFIG_FILE)
+        self._watch: ContentWatch | None = None
         self.scanned = False  # the first refresh reads every file; the server does it at start
 
 
     def refresh(self) -> None:
         with self._lock:
             changed = self._refresh_config()
-            seen = set()
-            for directory, model in ((INCIDENT_DIR, Incident), (MAINTENANCE_DIR, Maintenance)):
-                for rel, stamp in _content_stamps(self.root, directory, (".yaml", ".yml")):
-                    seen.add(rel)
-                    entry = self._entries.get(rel)
-                    if entry is None or entry.stamp != stamp:
-                        self._entries[rel] = self._read(self.root / rel, model, stamp)
-                        changed = True
-            for rel in set(self._entries) - seen:
-                del self._entries[rel]
-                changed = True
-            changed = self._refresh_rcas() or changed
+            touched = self._touched() if self.scanned and not changed else None
+            if touched is None:
+                changed = self._walk() or changed
+                changed = self._refresh_rcas() or changed
+            else:
+                changed = self._reread(touched)
             self.scanned = True
             if changed:
                 self._derived = None
 
-    def _refresh_config(self) -> None:
+    def _touched(self) -> set[str] | None:
+        """The paths changed since the last refresh (from `ContentWatch`), or None: walk every file."""
+        if self._watch is None:
+            return None
+        return self._watch.changes()
+
+    def _walk(self) -> bool:
+        """Compare every incident and maintenance file's stamp with the index (re-reading the changed)."""
+        if self._watch is None and not self.scanned:
+            # Watch before the first walk, so that nothing changed during the walk goes unnoticed.
+            try:
+                self._watch = ContentWatch(self.root, (INCIDENT_DIR, MAINTENANCE_DIR, RCA_DIR))
+            except OSError as exc:
+                log.info("no content watch (%s): every refresh compares every file's stamp", exc)
+        changed = False
+        seen = set()
+        for directory, model in ((INCIDENT_DIR, Incident), (MAINTENANCE_DIR, Maintenance)):
+            for rel, stamp in _content_stamps(self.root, directory, (".yaml", ".yml")):
+                seen.add(rel)
+                entry = self._entries.get(rel)
+                if entry is None or entry.stamp != stamp:
+                    self._entries[rel] = self._read(self.root / rel, model, stamp)
+                    changed = True
+        for rel in set(self._entries) - seen:
+            del self._entries[rel]
+            changed = True
+        return changed
+
+    def _reread(self, touched: set[str]) -> bool:
+        """Bring the index up to date for the `touched` paths only."""
+        changed = False
+        models = {INCIDENT_DIR: Incident, MAINTENANCE_DIR: Maintenance}
+        for rel in touched:
+            top, _, rest = rel.partition("/")
+            name = rel.rpartition("/")[2]
+            if top == RCA_DIR:
+                changed = self._refresh_rcas() or changed
+                continue
+            if top not in models or not rest or name.startswith(".") or not name.endswith((".yaml", ".yml")):
+                continue
+            try:
+                info = os.stat(self.root / rel)
+                stamp = (info.st_mtime_ns, info.st_size, info.st_ino) if stat.S_ISREG(info.st_mode) else None
+            except OSError:
+                stamp = None
+            entry = self._entries.get(rel)
+            if stamp is None:
+                if entry is not None:
+                    del self._entries[rel]
+                    changed = True
+            elif entry is None or entry.stamp != stamp:
+                self._entries[rel] = self._read(self.root / rel, models[top], stamp)
+                changed = True
+        return changed
+
+    def _refresh_config(self) -> bool:
         try:
             stamp = _stamp(self.root / CONFIG_FILE)
         except OSError:
@@ -226,7 +300,7 @@ class ContentIndex:
         self._rca_stamp = ()
         return True
 
-    def _refresh_rcas(self) -> None:
+    def _refresh_rcas(self) -> bool:
         stamp = tuple(_content_stamps(self.root, RCA_DIR, (".md",)))
         if stamp == self._rca_stamp:
             return False
@@ -303,6 +377,11 @@ class ContentIndex:
             raise NotFound(incident_id)
         return self.root / rel, entry.item
 
+    def item_at(self, rel: str) -> Incident | Maintenance | None:
+        """The item the file `rel` held when last read (None: no such file, or it did not load)."""
+        entry = self._entries.get(rel)
+        return entry.item if entry else None
+
     def incidents(self) -> list[Incident]:
         return [e.item for e in self._entries.values() if isinstance(e.item, Incident)]
 
@@ -324,6 +403,14 @@ class IncidentStore:
         self._lock = threading.Lock()
         self._writer = threading.local()  # `active` inside writing(): the index was refreshed under the lock
         self._repo = git.Repo(self.root)
+        self._commits = 0
+        self._pygit2: pygit2.Repository | None = None
+        self._trees: _TreeEditor | None = None
+        self._queue = threading.Lock()  # guards _queued: threads waiting for the write lock
+        self._queued = 0
+        self._flock = None  # the open lock file while this process holds the flock
+        self._unwritten: set[str] = set()  # files committed whose git index entry is not on disk yet
+        self._index_stamp = None  # .git/index as this process last wrote it
         self.index = ContentIndex(self.root)
         with self._locked():
             self._recover()
@@ -370,14 +457,30 @@ class IncidentStore:
 
     @contextmanager
     def _locked(self):
+        """The write lock: a thread lock for this process's request threads, and an flock on
+        `.git/statusgen-write.lock` for other processes, held while this process has writers queued (a burst
+        of writes holds it once), released with the git index written (see `_commit`)."""
+        with self._queue:
+            self._queued += 1
         with self._lock:
-            lock_file = Path(self._repo.git_dir) / "statusgen-write.lock"
-            with open(lock_file, "w") as handle:
+            with self._queue:
+                self._queued -= 1
+            if self._flock is None:
+                handle = open(Path(self._repo.git_dir) / "statusgen-write.lock", "w")
                 fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+                self._flock = handle
+            try:
+                yield
+            finally:
+                with self._queue:
+                    last = self._queued == 0
+                if last:
+                    try:
+                        self._write_index()
+                    finally:
+                        fcntl.flock(self._flock, fcntl.LOCK_UN)
+                        self._flock.close()
+                        self._flock = None
 
     @contextmanager
     def writing(self):
@@ -449,13 +552,14 @@ class IncidentStore:
         self.refuse_if_broken()
         if request is not None:
             message += f"\n\n{KEY_TRAILER}: {request.key}\n{DIGEST_TRAILER}: {request.digest}\n"
+        previous = self.index.item_at(rel)
         journal = Path(self._repo.git_dir) / JOURNAL
         _write_durably(journal, json.dumps({"path": rel}).encode())
         created_dir = not file.parent.exists()
         file.parent.mkdir(parents=True, exist_ok=True)
         try:
             _write_durably(file, text.encode("utf-8"))
-            commit = self._commit(rel, author, message)
+            commit, at = self._commit(rel, author, message)
         except BaseException:
             self._restore(rel)
             if created_dir and file.parent.exists() and not any(file.parent.iterdir()):
@@ -466,10 +570,11 @@ class IncidentStore:
         self.index.note_written(file, *loaded)
         if request is not None:
             self._keys[request.key] = (request.digest, commit, rel)
-        return Written(loaded[0], rel, commit)
+        return Written(loaded[0], rel, commit, at, author, previous if isinstance(previous, Incident) else None)
 
     def _restore(self, rel: str) -> None:
         """Put `rel` back as HEAD has it (or remove it when HEAD has none), in the work tree and the index."""
+        self._write_index()
         run = lambda *args: subprocess.run(["git", "-C", str(self.root), *args],  # noqa: E731
                                            capture_output=True, text=True)
         run("reset", "-q", "--", rel)
@@ -488,6 +593,7 @@ class IncidentStore:
             temp.unlink(missing_ok=True)
             log.warning("recovery: removed %s, a half-written file of an interrupted write",
                         temp.relative_to(self.root).as_posix())
+        self._repair_index()
         if not journal.exists():
             return
         try:
@@ -509,6 +615,22 @@ class IncidentStore:
                 log.warning("recovery: the interrupted write of %s was committed; nothing to undo", rel)
         journal.unlink()
 
+    def _repair_index(self) -> None:
+        """A process killed after a commit but before writing the git index (`_commit` leaves that to the last
+        writer of a burst) leaves index entries behind HEAD for files whose work-tree text is HEAD's: `git
+        status` would show the change as staged to be undone. Put those entries back to HEAD's."""
+        def names(*args: str) -> set[str]:
+            done = subprocess.run(["git", "-C", str(self.root), "diff", "--name-only", "-z", *args, "HEAD", "--",
+                                   INCIDENT_DIR, MAINTENANCE_DIR], capture_output=True, text=True)
+            return set(filter(None, done.stdout.split("\0"))) if done.returncode == 0 else set()
+
+        staged = names("--cached")  # the index differs from HEAD
+        behind = sorted(staged - names()) if staged else []  # ... while the work tree is HEAD's
+        if behind:
+            subprocess.run(["git", "-C", str(self.root), "reset", "-q", "--", *behind], capture_output=True)
+            log.warning("recovery: the git index was behind the last commit for %d file(s) (a write killed "
+                        "before the index was written); set them to the commit", len(behind))
+
     def _recent_keys(self) -> dict[str, tuple[str, str, str]]:
         """key -> (request digest, commit, path) from the trailers of the last day's commits."""
         out = subprocess.run(
@@ -523,26 +645,148 @@ class IncidentStore:
                 keys.setdefault(trailers[KEY_TRAILER], (trailers[DIGEST_TRAILER], commit.strip(), paths[0]))
         return keys
 
-    def _signing_configured(self) -> bool:
-        reader = self._repo.config_reader()
-        return bool(reader.get_value("user", "signingkey", "")) or str(
-            reader.get_value("commit", "gpgsign", "false")).lower() == "true"
+    def _setting(self, name: str) -> str:
+        # libgit2's view of the configuration: re-read by it when a config file changes, and cheap per write.
+        try:
+            return str(self._libgit2().config[name])
+        except KeyError:
+            return ""
 
-    def _commit(self, rel: str, author: Author, message: str) -> str:
-        # git itself, not GitPython's index: it reads and writes a large index in C (GitPython's pure-Python
-        # index handling was most of a write at thousands of files) and signs with the configured key.
-        reader = self._repo.config_reader()
-        env = {**os.environ,
-               "GIT_COMMITTER_NAME": str(reader.get_value("user", "name", "") or author.name),
-               "GIT_COMMITTER_EMAIL": str(reader.get_value("user", "email", "") or author.email)}
+    def _signing_configured(self) -> bool:
+        return bool(self._setting("user.signingkey")) or self._setting("commit.gpgsign").lower() in ("true", "yes", "on", "1")
+
+    def _committer(self, author: Author) -> Author:
+        """The repository's configured identity commits (the server's), the token's person authors."""
+        return Author(self._setting("user.name") or author.name, self._setting("user.email") or author.email)
+
+    def _commit(self, rel: str, author: Author, message: str) -> tuple[str, datetime]:
+        """Commit the written file `rel` on top of HEAD; returns the commit's id and time."""
+        if self._signing_configured():
+            self._write_index()
+            return self._commit_signed(rel, author, message)
+        # In-process with libgit2: no git process to start. HEAD moves only if it is still the commit the change
+        # was made on (create_commit refuses otherwise).
+        repo = self._libgit2()
+        index = self._git_index()
+        if repo.head_is_unborn:
+            index.add(rel)
+            tree, parents = index.write_tree(), []
+        else:
+            # HEAD's tree with this one file replaced: only the folders on its path are written again, and
+            # nothing else staged in the index is committed with it. The blob is made as `git add` makes it.
+            blob = repo.create_blob_fromworkdir(rel)
+            mode = index[rel].mode if rel in index else pygit2.enums.FileMode.BLOB
+            tree, parents = self._trees.replace(repo.head.peel(pygit2.Commit).tree, rel, blob, mode), \
+                [repo.head.target]
+        committer = self._committer(author)
+        oid = repo.create_commit("HEAD", pygit2.Signature(author.name, author.email),
+                                 pygit2.Signature(committer.name, committer.email), _clean_message(message),
+                                 tree, parents)
+        # The index follows the commit, so `git status` in the checkout stays clean. Writing it (the whole
+        # file, every path) is left to the last writer of a burst, which still holds the flock (`_locked`).
+        index.add(rel)
+        self._unwritten.add(rel)
+        self._after_commit()
+        commit = repo[oid]
+        return str(oid), _commit_time(commit.commit_time, commit.commit_time_offset)
+
+    def _git_index(self) -> pygit2.Index:
+        """The git index in memory, with the entries of this process's commits not written yet."""
+        index = self._libgit2().index
+        stamp = _file_stamp(self._index_file())
+        if not self._unwritten:
+            index.read(False)  # re-read only when it changed on disk
+            self._index_stamp = stamp
+        elif stamp != self._index_stamp:
+            # Someone else wrote the index meanwhile (`git add` in the checkout): take theirs, ours on top.
+            index.read(True)
+            for rel in self._unwritten:
+                index.add(rel)
+            self._index_stamp = stamp
+        return index
+
+    def _write_index(self) -> None:
+        """Write the git index if this process's commits changed it (before any git command reads it)."""
+        if self._unwritten and self._pygit2 is not None:
+            self._git_index().write()
+            self._index_stamp = _file_stamp(self._index_file())
+            self._unwritten.clear()
+
+    def _index_file(self) -> Path:
+        return Path(self._repo.git_dir) / "index"
+
+    def _libgit2(self) -> pygit2.Repository:
+        if self._pygit2 is None:
+            self._pygit2 = pygit2.Repository(self.root)
+            self._trees = _TreeEditor(self._pygit2)
+        return self._pygit2
+
+    def _commit_signed(self, rel: str, author: Author, message: str) -> tuple[str, datetime]:
+        # git itself signs with the configured key (ssh or gpg), as an engineer's `git commit -S` does.
+        committer = self._committer(author)
+        env = {**os.environ, "GIT_COMMITTER_NAME": committer.name, "GIT_COMMITTER_EMAIL": committer.email}
         run = lambda *args: subprocess.run(  # noqa: E731
             ["git", "-C", str(self.root), *args], check=True, capture_output=True, text=True, env=env).stdout
-        sign = ["-S"] if self._signing_configured() else []
-        # add + commit of the index, as GitPython's index did: `commit -- <path>` builds a second temporary
-        # index, which took twice as long with thousands of files.
+        # add + commit of the index: `commit -- <path>` builds a second temporary index, twice as slow.
         run("add", "--", rel)
-        run("commit", "-q", *sign, f"--author={author.name} <{author.email}>", "-m", message)
-        return self._repo.head.commit.hexsha
+        run("commit", "-q", "-S", f"--author={author.name} <{author.email}>", "-m", message)
+        commit = self._repo.head.commit
+        return commit.hexsha, commit.committed_datetime
+
+    def _after_commit(self) -> None:
+        """What `git commit` does after each commit and libgit2 does not: let git pack loose objects now and
+        then (`git maintenance run --auto` returns at once when there is nothing to do), off the write path."""
+        self._commits += 1
+        if self._commits % MAINTENANCE_EVERY == 0:
+            threading.Thread(target=subprocess.run, daemon=True, kwargs={
+                "args": ["git", "-C", str(self.root), "maintenance", "run", "--auto", "--quiet"],
+                "capture_output": True}).start()
+
+
+class _TreeEditor:
+    """Trees with one file replaced, keeping the last tree builder of each folder: a burst of writes into the
+    same folder (an incident's year) copies that folder's entries into a builder once, not once per write."""
+
+    def __init__(self, repo: pygit2.Repository):
+        self.repo = repo
+        self._builders: dict[str, tuple[pygit2.Oid, pygit2.TreeBuilder]] = {}  # folder -> (tree it holds, builder)
+
+    def replace(self, tree: pygit2.Tree | None, path: str, blob: pygit2.Oid, mode: int, folder: str = "") -> pygit2.Oid:
+        """The id of `tree` (the folder `folder`) with the file at `path` (relative to it) set to `blob`."""
+        name, _, rest = path.partition("/")
+        builder = self._builder(tree, folder)
+        if not rest:
+            builder.insert(name, blob, mode)
+        else:
+            below = tree[name] if tree is not None and name in tree else None
+            below = below if isinstance(below, pygit2.Tree) else None
+            builder.insert(name, self.replace(below, rest, blob, mode, f"{folder}{name}/"), pygit2.enums.FileMode.TREE)
+        written = builder.write()
+        self._builders[folder] = (written, builder)
+        return written
+
+    def _builder(self, tree: pygit2.Tree | None, folder: str) -> pygit2.TreeBuilder:
+        known = self._builders.get(folder)
+        if known is not None and tree is not None and known[0] == tree.id:
+            return known[1]  # it holds exactly this tree (the one it wrote last)
+        return self.repo.TreeBuilder(tree) if tree is not None else self.repo.TreeBuilder()
+
+
+def _file_stamp(file: Path) -> tuple[int, int, int] | None:
+    try:
+        return _stamp(file)
+    except OSError:
+        return None
+
+
+def _clean_message(message: str) -> str:
+    """The message as `git commit -m` stores it: trailing spaces and blank lines at either end removed."""
+    lines = [line.rstrip() for line in message.strip("\n").splitlines()]
+    return "\n".join(lines).strip() + "\n"
+
+
+def _commit_time(seconds: int, offset_minutes: int) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone(timedelta(minutes=offset_minutes)))
 
 
 def _write_durably(file: Path, data: bytes) -> None:
