@@ -10,8 +10,10 @@ URLs ...) and the Shannon-entropy measure come from Yelp's `detect-secrets` plug
 formats arrive with the library. IP candidates are confirmed with the stdlib `ipaddress`; Korean
 resident registration numbers, Japanese My Numbers and the Luhn digit of card numbers with
 `python-stdnum`; Korean and Japanese phone numbers with `phonenumbers` (libphonenumber).
-What is ours: the shapes of log lines and stack traces, e-mail and host rules, the bounds of
-each finding (so it can be masked) and the signed-URL lifetime policy.
+Which detectors a text needs is decided in one pass over it by an Aho–Corasick automaton
+(`pyahocorasick`) of every detector's required literals. What is ours: the shapes of log lines and
+stack traces, e-mail and host rules, the bounds of each finding (so it can be masked) and the
+signed-URL lifetime policy.
 
 Decisions that keep ordinary status texts clean:
 - Times without seconds (`10:14 KST`, `2025-10-02 10:14`) are never log timestamps; a log line
@@ -40,6 +42,7 @@ from datetime import datetime, timezone
 from typing import Iterable, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
+import ahocorasick
 from detect_secrets.plugins.aws import AWSKeyDetector
 from detect_secrets.plugins.azure_storage_key import AzureStorageKeyDetector
 from detect_secrets.plugins.base import RegexBasedDetector
@@ -181,37 +184,56 @@ _LEVEL_TOKEN = re.compile(
     r"|\[(?:emerg|alert|crit|error|warn|notice|info|debug)\]"   # nginx / Apache error logs
     r"|(?<![\w-])(?:LOG|STATEMENT|DETAIL|HINT):"                # PostgreSQL
 )
-_LOG_LAYOUTS = re.compile(
+# Log layouts and stack-trace lines, in three kinds that are tested differently (a line matches one of the
+# patterns, wherever it does). Most patterns hold at the start of a line only: `match` tries them at that one
+# position, where `search` over one alternation tried every alternative at every position of every line.
+# The others need a literal that is looked up first.
+_LOG_LAYOUT_AT_START = re.compile(
     "|".join(
         [
-            rf"^\s*\[?{_LEVEL}\]?:[\w.\-]+:",                                   # ERROR:root:msg
-            r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w./-]+:\d+\]",       # klog
+            rf"\s*\[?{_LEVEL}\]?:[\w.\-]+:",                                    # ERROR:root:msg
+            r"[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w./-]+:\d+\]",        # klog
+        ]
+    ),
+    re.IGNORECASE,
+)
+_LOG_LAYOUT_QUOTED = re.compile(  # needs a '"'
+    "|".join(
+        [
             r'"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \S+ HTTP/\d(?:\.\d)?" \d{3}',
-            r'\{[^{}]*"(?:level|severity|lvl|log\.level)"\s*:\s*"\w+"',      # JSON log
+            r'\{[^{}]*"(?:level|severity|lvl|log\.level)"\s*:\s*"\w+"',       # JSON log
+        ]
+    ),
+    re.IGNORECASE,
+)
+_LOG_LAYOUT_KEYS = re.compile(  # needs "level=" (no letter of it has another case form than its ASCII capital)
+    "|".join(
+        [
             r"\blevel=(?:fatal|crit|error|err|warn|warning|info|debug|trace)\b.*\bmsg=",
             r"\bmsg=.*\blevel=(?:fatal|crit|error|err|warn|warning|info|debug|trace)\b",
         ]
     ),
     re.IGNORECASE,
 )
-_STACK_TRACE = re.compile(
+_TRACEBACK = "Traceback (most recent call last)"
+_STACK_TRACE_AT_START = re.compile(
     "|".join(
         [
-            r"Traceback \(most recent call last\)",
-            r'^\s*File "[^"]+", line \d+',
-            r"^\s*at [\w$.<>/]+\([^()]*(?:\.java|\.kt|\.scala|\.groovy|Native Method|Unknown Source)[^()]*\)",
-            r"^\s*at (?:[\w$.<>\[\] ]+ \()?(?:/|file:|node:|[A-Za-z]:\\)[^()\s]*:\d+:\d+\)?",
-            r'^\s*Exception in thread "',
-            r"^\s*Caused by: (?:[a-z_]\w*\.)+[A-Z][\w$]*",
-            r"^\s*(?:[a-z_][\w]*\.)+[A-Z]\w*(?:Exception|Error|Throwable)\b",
-            r"^\s*[A-Z]\w*(?:Exception|Error): ",
-            r"^\s*\.\.\. \d+ more\b",
-            r"^\s*goroutine \d+ \[[\w ]+\]:",
-            r"^\s*panic: ",
-            r"^\s*/[\w/.\-]+\.go:\d+",
+            r'\s*File "[^"]+", line \d+',
+            r"\s*at [\w$.<>/]+\([^()]*(?:\.java|\.kt|\.scala|\.groovy|Native Method|Unknown Source)[^()]*\)",
+            r"\s*at (?:[\w$.<>\[\] ]+ \()?(?:/|file:|node:|[A-Za-z]:\\)[^()\s]*:\d+:\d+\)?",
+            r'\s*Exception in thread "',
+            r"\s*Caused by: (?:[a-z_]\w*\.)+[A-Z][\w$]*",
+            r"\s*(?:[a-z_][\w]*\.)+[A-Z]\w*(?:Exception|Error|Throwable)\b",
+            r"\s*[A-Z]\w*(?:Exception|Error): ",
+            r"\s*\.\.\. \d+ more\b",
+            r"\s*goroutine \d+ \[[\w ]+\]:",
+            r"\s*panic: ",
+            r"\s*/[\w/.\-]+\.go:\d+",
         ]
     )
 )
+_DIGIT = re.compile(r"\d")
 _PEM_BLOCK = re.compile(
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
     re.DOTALL,
@@ -304,26 +326,59 @@ def check_evidence_url(url: str, policy: EvidencePolicy = DEFAULT_EVIDENCE_POLIC
 
 
 # Keyword prefilter: each detector runs only when the text holds something that detector cannot match
-# without (a literal it requires, looked up in the lower-cased text at C speed). Every gate is a superset of
-# its detector, so gating changes no finding; it spares ordinary status texts (nearly all of them) dozens of
-# regex passes, which were most of the cost of `statusgen check` on a large repository.
-def _any_of(*words: str) -> re.Pattern:
-    """One pass over the lower-cased text for any of `words` (faster than a loop of `in` tests)."""
-    return re.compile("|".join(re.escape(word) for word in words))
-
-
-_LINE_TRIGGERS = _any_of(
-    # stack traces
-    "trace", 'file "', "at ", "exception", "caused by:", "err", "throwable", "... ", "goroutine", "panic", ".go:",
-    # log levels (upper or lower case), nginx/PostgreSQL level markers, klog's `file:line]`, access and JSON logs
-    "fatal", "crit", "severe", "warn", "notice", "info", "debug", "emerg", "alert", "log:", "statement:",
-    "detail:", "hint:", "]", "http/", "level", "severity", "lvl",
-)
+# without (a literal it requires). Every gate is a superset of its detector, so gating changes no finding; it
+# spares ordinary status texts (nearly all of them) dozens of regex passes, which were most of the cost of
+# `statusgen check` on a large repository. The literals of every gate are found in one pass over the
+# lower-cased text by an Aho–Corasick automaton (`pyahocorasick`), not one regex search per gate.
+_GATE_LINE, _GATE_KEYWORD, _GATE_BEARER, _GATE_SQL, _GATE_VENDOR, _GATE_HOST = 1, 2, 4, 8, 16, 32
 KEYWORD_TRIGGERS = ("key", "pass", "pwd", "secret", "contras")  # every word of detect-secrets' DENYLIST
-_KEYWORD_TRIGGERS = _any_of(*KEYWORD_TRIGGERS)
-_BEARER_TRIGGERS = _any_of("bearer", "token", "basic")
-_SQL_TRIGGERS = _any_of("select", "insert", "update", "delete", "drop", "truncate", "create", "alter")
-_VENDOR_TRIGGERS = _any_of("://", "private key", "putty", "xox", "_authtoken", "aws")
+_GATE_WORDS: dict[int, tuple[str, ...]] = {
+    _GATE_LINE: (
+        # stack traces
+        "trace", 'file "', "at ", "exception", "caused by:", "err", "throwable", "... ", "goroutine", "panic",
+        ".go:",
+        # log levels (upper or lower case), nginx/PostgreSQL level markers, klog's `file:line]`, access and JSON
+        # logs
+        "fatal", "crit", "severe", "warn", "notice", "info", "debug", "emerg", "alert", "log:", "statement:",
+        "detail:", "hint:", "]", "http/", "level", "severity", "lvl",
+    ),
+    _GATE_KEYWORD: KEYWORD_TRIGGERS,
+    _GATE_BEARER: ("bearer", "token", "basic"),
+    _GATE_SQL: ("select", "insert", "update", "delete", "drop", "truncate", "create", "alter"),
+    _GATE_VENDOR: ("://", "private key", "putty", "xox", "_authtoken", "aws"),
+}
+
+
+@lru_cache(maxsize=64)
+def _gates(internal_hosts: tuple[str, ...]) -> tuple[ahocorasick.Automaton, int]:
+    """The automaton of every gate's literals (each word's value: the gates it opens), and the gates that are
+    always open (the internal-host gate when a host pattern has no literal part)."""
+    words: dict[str, int] = {}
+    for gate, group in _GATE_WORDS.items():
+        for word in group:
+            words[word] = words.get(word, 0) | gate
+    always = 0
+    host_words = _host_trigger_words(internal_hosts)
+    if host_words is None:
+        always |= _GATE_HOST
+    else:
+        for word in host_words:
+            words[word] = words.get(word, 0) | _GATE_HOST
+    automaton = ahocorasick.Automaton()
+    for word, gates in words.items():
+        automaton.add_word(word, gates)
+    automaton.make_automaton()
+    return automaton, always
+
+
+def _open_gates(lower: str, internal_hosts: tuple[str, ...]) -> int:
+    """The gates (bits) whose literals occur in the lower-cased text."""
+    automaton, gates = _gates(internal_hosts)
+    for _, found in automaton.iter(lower):
+        gates |= found
+    return gates
+
+
 # Every vendor token and every entropy candidate holds a run of 16+ token characters (JWTs with their dots).
 _LONG_RUN = re.compile(r"[A-Za-z0-9_+/=.\-]{16}")
 # RRNs, My Numbers and card numbers all start with four digits, single separators allowed.
@@ -337,49 +392,57 @@ def _raw_spans(
     exempt: list[tuple[int, int]] = []
     lower = text.lower()
     long_run = _LONG_RUN.search(text) is not None
+    has_digit = _DIGIT.search(text) is not None  # IPs, numbers, phones and timestamps all hold one
+    gates = _open_gates(lower, internal_hosts)
     has_url = "://" in text
     if has_url:
         spans += _url_spans(text, policy, exempt)
         spans += _connection_string_spans(text)
-    if _LINE_TRIGGERS.search(lower):
-        spans += _line_spans(text)
+    if gates & _GATE_LINE:
+        spans += _line_spans(text, has_digit)
     if "private key" in lower:
         spans += [(m.start(), m.end(), "private_key") for m in _PEM_BLOCK.finditer(text)]
-    if long_run or _VENDOR_TRIGGERS.search(lower):
+    if long_run or gates & _GATE_VENDOR:
         spans += _vendor_spans(text)
-    if _KEYWORD_TRIGGERS.search(lower):
+    if gates & _GATE_KEYWORD:
         spans += _keyword_spans(text)
-    if _BEARER_TRIGGERS.search(lower):
+    if gates & _GATE_BEARER:
         spans += [(m.start(1), m.end(1), "bearer_token") for m in _BEARER.finditer(text)
                   if _looks_like_credential(m.group(1))]
     if "@" in text:
         spans += [
             (m.start(), m.end(), "email") for m in _EMAIL.finditer(text) if m.group().lower() not in allowed_emails
         ]
-    spans += _ip_spans(text)
+    spans += _ip_spans(text, has_digit)
     if long_run:
         spans += _entropy_spans(text, policy)
-    spans += _host_spans(text, internal_hosts, lower)
-    if _DIGIT_RUN.search(text):
+    if gates & _GATE_HOST:
+        spans += _host_spans(text, internal_hosts, gated=True)
+    if has_digit and _DIGIT_RUN.search(text):
         spans += _national_id_spans(text)
         spans += _payment_card_spans(text)
-    spans += _phone_spans(text)
+    if "+" in text or "0" in text:  # the phone prefilter starts with either
+        spans += _phone_spans(text)
     if "-" in text:
         spans += _pod_spans(text)
-    if _SQL_TRIGGERS.search(lower):
+    if gates & _GATE_SQL:
         spans += _sql_spans(text)
     # Signing parameters of an accepted signed URL are the permitted form, not a leak.
     return [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in exempt)]
 
 
-def _line_spans(text: str) -> Iterator[tuple[int, int, str]]:
+def _line_spans(text: str, has_digit: bool = True) -> Iterator[tuple[int, int, str]]:
     offset = 0
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
         start = offset + (len(body) - len(body.lstrip()))
-        if _STACK_TRACE.search(body):
+        if _TRACEBACK in body or _STACK_TRACE_AT_START.match(body):
             yield start, offset + len(body), "stack_trace"
-        elif _LOG_LAYOUTS.search(body) or (_MACHINE_TIME.search(body) and _LEVEL_TOKEN.search(body)):
+        elif (_LOG_LAYOUT_AT_START.match(body)
+              or ('"' in body and _LOG_LAYOUT_QUOTED.search(body))
+              or ("level=" in body.lower() and _LOG_LAYOUT_KEYS.search(body))
+              # every machine timestamp holds a digit
+              or (has_digit and _MACHINE_TIME.search(body) and _LEVEL_TOKEN.search(body))):
             yield start, offset + len(body), "log_line"
         offset += len(line)
 
@@ -410,8 +473,8 @@ def _keyword_spans(text: str) -> Iterator[tuple[int, int, str]]:
         offset += len(line)
 
 
-def _ip_spans(text: str) -> Iterator[tuple[int, int, str]]:
-    for match in _IPV4.finditer(text) if "." in text else ():
+def _ip_spans(text: str, has_digit: bool = True) -> Iterator[tuple[int, int, str]]:
+    for match in _IPV4.finditer(text) if has_digit and "." in text else ():
         try:
             ipaddress.IPv4Address(match.group(1))
         except ValueError:
@@ -474,25 +537,25 @@ def _looks_random(token: str) -> bool:
     return _BASE64_ENTROPY.calculate_shannon_entropy(token) >= 4.0
 
 
-@lru_cache(maxsize=64)
-def _host_triggers(internal_hosts: tuple[str, ...]) -> re.Pattern | None:
-    """What every internal name contains: a reserved suffix, or the longest literal part of a pattern.
-
-    None when a pattern has no literal part (`*`): then every name must be looked at.
-    """
+def _host_trigger_words(internal_hosts: tuple[str, ...]) -> list[str] | None:
+    """What every internal name contains (lower-cased): a reserved suffix, or the longest literal part of a
+    pattern. None when a pattern has no literal part (`*`): then every name must be looked at."""
     pieces = list(_INTERNAL_SUFFIXES)
     for pattern in internal_hosts:
         literal = max(re.split(r"[*?\[\]]", pattern.lower()), key=len)
         if not literal:
             return None
         pieces.append(literal)
-    return _any_of(*pieces)
+    return pieces
 
 
-def _host_spans(text: str, internal_hosts: tuple[str, ...], lower: str | None = None) -> Iterator[tuple[int, int, str]]:
-    triggers = _host_triggers(internal_hosts)
-    if triggers is not None and not triggers.search(text.lower() if lower is None else lower):
-        return
+def _host_spans(text: str, internal_hosts: tuple[str, ...], gated: bool = False) -> Iterator[tuple[int, int, str]]:
+    """Internal host names; `gated`: the caller found one of `_host_trigger_words` in the text already."""
+    if not gated:
+        words = _host_trigger_words(internal_hosts)
+        lower = text.lower()
+        if words is not None and not any(word in lower for word in words):
+            return
     for match in _HOSTNAME.finditer(text):
         name = match.group().lower().rstrip(".")
         if _is_internal(name, internal_hosts):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -276,6 +277,8 @@ def test_masking_removes_generated_secrets_from_prose(template, secret):
 @given(
     token=st.text(alphabet=BASE62, min_size=32, max_size=48).filter(
         lambda s: sum(c.isupper() for c in s) >= 4 and sum(c.islower() for c in s) >= 4 and sum(c.isdigit() for c in s) >= 4 and len(set(s)) >= 20
+        # as random as a key: 4 bits per symbol (`0000000000000123456789ABCDEGabcd` passes the rest, not this)
+        and Base64HighEntropyString().calculate_shannon_entropy(s) >= 4.0
     )
 )
 def test_random_api_keys_are_high_entropy_tokens(token):
@@ -306,9 +309,76 @@ def test_the_prefilter_skips_no_finding(leak, monkeypatch):
         def lower(self):
             return self
 
-    for name in ("_LONG_RUN", "_DIGIT_RUN", "_LINE_TRIGGERS", "_KEYWORD_TRIGGERS", "_BEARER_TRIGGERS",
-                 "_SQL_TRIGGERS", "_VENDOR_TRIGGERS"):
+    for name in ("_LONG_RUN", "_DIGIT_RUN", "_DIGIT"):
         monkeypatch.setattr(guardrail, name, re.compile(""))
-    monkeypatch.setattr(guardrail, "_host_triggers", lambda hosts: None)
+    monkeypatch.setattr(guardrail, "_open_gates", lambda lower, hosts: -1)  # every gate bit set
     text = Always(leak["text"])
     assert scan(text) == gated
+
+
+# The line rules as they were written before they were split for speed (one `search` per alternation); the
+# split rules (anchored ones `match`ed, the others behind a literal) must decide every line the same way.
+_LEVEL = r"(?:FATAL|CRITICAL|CRIT|SEVERE|ERROR|ERR|WARNING|WARN|NOTICE|INFO|DEBUG|TRACE|PANIC)"
+FORMER_LOG_LAYOUTS = re.compile("|".join([
+    rf"^\s*\[?{_LEVEL}\]?:[\w.\-]+:",
+    r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w./-]+:\d+\]",
+    r'"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \S+ HTTP/\d(?:\.\d)?" \d{3}',
+    r'\{[^{}]*"(?:level|severity|lvl|log\.level)"\s*:\s*"\w+"',
+    r"\blevel=(?:fatal|crit|error|err|warn|warning|info|debug|trace)\b.*\bmsg=",
+    r"\bmsg=.*\blevel=(?:fatal|crit|error|err|warn|warning|info|debug|trace)\b",
+]), re.IGNORECASE)
+FORMER_STACK_TRACE = re.compile("|".join([
+    r"Traceback \(most recent call last\)",
+    r'^\s*File "[^"]+", line \d+',
+    r"^\s*at [\w$.<>/]+\([^()]*(?:\.java|\.kt|\.scala|\.groovy|Native Method|Unknown Source)[^()]*\)",
+    r"^\s*at (?:[\w$.<>\[\] ]+ \()?(?:/|file:|node:|[A-Za-z]:\\)[^()\s]*:\d+:\d+\)?",
+    r'^\s*Exception in thread "',
+    r"^\s*Caused by: (?:[a-z_]\w*\.)+[A-Z][\w$]*",
+    r"^\s*(?:[a-z_][\w]*\.)+[A-Z]\w*(?:Exception|Error|Throwable)\b",
+    r"^\s*[A-Z]\w*(?:Exception|Error): ",
+    r"^\s*\.\.\. \d+ more\b",
+    r"^\s*goroutine \d+ \[[\w ]+\]:",
+    r"^\s*panic: ",
+    r"^\s*/[\w/.\-]+\.go:\d+",
+]))
+
+
+def former_line_spans(text: str):
+    from generator.comms.guardrail import _LEVEL_TOKEN, _MACHINE_TIME
+
+    offset, found = 0, []
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        start = offset + (len(body) - len(body.lstrip()))
+        if FORMER_STACK_TRACE.search(body):
+            found.append((start, offset + len(body), "stack_trace"))
+        elif FORMER_LOG_LAYOUTS.search(body) or (_MACHINE_TIME.search(body) and _LEVEL_TOKEN.search(body)):
+            found.append((start, offset + len(body), "log_line"))
+        offset += len(line)
+    return found
+
+
+LOG_PIECES = ["ERROR:root:", "  WARN:db.pool:", "I1002 10:14:03.123456 1 main.go:42]", '"GET /x HTTP/1.1" 200',
+              '{"level": "error"}', "level=error msg=x", "msg=x LEVEL=WARN", "mſg=x level=info", "Traceback (most recent call last):",
+              '  File "a.py", line 3', "\tat com.x.Y(Y.java:10)", "at /srv/app.js:1:2", "Caused by: a.b.C",
+              "java.lang.IllegalStateException", "KeyError: 'x'", "... 3 more", "goroutine 1 [running]:", "panic: x",
+              "/go/src/a.go:12", "2025-10-02 10:14:03 ERROR x", "01:14:03.123 [warn]", "１２:３４:５６ ERROR",
+              "at noon", "error rate", "the level was", " ", "\u2028", "x"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(LOG_PIECES) | st.text(max_size=12), min_size=1, max_size=6),
+       st.lists(st.sampled_from(["", " ", "\n", "\r\n", "\t"]), min_size=6, max_size=6))
+def test_the_split_line_rules_decide_every_line_as_the_single_alternations_did(pieces, separators):
+    from generator.comms.guardrail import _line_spans
+
+    text = "".join(piece + separator for piece, separator in zip(pieces, separators))
+    assert list(_line_spans(text, has_digit=True)) == former_line_spans(text)
+
+
+@pytest.mark.parametrize("leak", LEAKS, ids=[f"{i:02d}-{leak['kind']}" for i, leak in enumerate(LEAKS)])
+def test_the_split_line_rules_agree_on_every_sample_leak(leak):
+    from generator.comms.guardrail import _DIGIT, _line_spans
+
+    text = leak["text"]
+    assert list(_line_spans(text, has_digit=_DIGIT.search(text) is not None)) == former_line_spans(text)
