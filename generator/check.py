@@ -286,21 +286,15 @@ def check_repository(root: Path, now: datetime, progress: StageTimer | None = No
                     concerned[len(verdicts)] = value
             verdicts.append((verdict, model))
             advance(1)
-        if glossary_read is None:
-            glossary_read = _read_glossary(root) if any(v.id and not v.draft for v, _ in verdicts) else (None, ())
-        keys: list[str] = []
-        for rel, path, status in others:
-            try:
-                keys += [rel, index.read(rel, path, status)[0] if status is not None else "not a file"]
-            except OSError as exc:
-                keys += [rel, f"unreadable: {exc}"]
-        repository_key = digest(index.context, *keys)
+        repository_key = digest(index.context, *_hashes(others, index.read))
         repository = cache.get("check-repository", repository_key)
         if not isinstance(repository, RepositoryVerdict):
-            if glossary_read[0] is None and not glossary_read[1]:
+            if glossary_read is None:
                 glossary_read = _read_glossary(root)
             repository = repository_verdict(root, config, *glossary_read)
-            if _settings(root) == settings:
+            # Kept only if no file changed while it was derived from them (read again, not trusting stamps).
+            fresh = digest(index.context, *_hashes(others, lambda rel, path, status: (_sha(path),)))
+            if fresh == repository_key and _settings(root) == settings:
                 cache.put("check-repository", repository_key, repository)
     with progress.stage("checks", len(concerned)):
         problems = _problems(root, config, verdicts, repository, concerned, items, now)
@@ -383,6 +377,21 @@ def _rel(root: Path, path: Path) -> str:
 def _unreadable(rel: str, exc: OSError) -> ItemVerdict:
     return ItemVerdict((Problem(rel, 1, "", f"expected a readable file, got {exc.strerror or exc}"),), None, 0,
                        None, 0, (), (), None, False, None)
+
+
+def _hashes(entries, read) -> list[str]:
+    """rel, hash, rel, hash... of the entries (`_all_entries`), each hash from `read(rel, path, status)[0]`."""
+    parts: list[str] = []
+    for rel, path, status in entries:
+        try:
+            parts += [rel, read(rel, path, status)[0] if status is not None else "not a file"]
+        except OSError as exc:
+            parts += [rel, f"unreadable: {exc.strerror or exc}"]
+    return parts
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _settings(root: Path) -> tuple[bytes, bytes]:
