@@ -1,11 +1,10 @@
-"""`statusgen build`: load -> validate -> render pages -> site engine into a temporary directory -> swap.
+"""`statusgen build`: load -> validate -> render pages -> site engine into a temporary directory -> place.
 
-The output directory is replaced only when every step succeeded, so a failed build leaves the previously
-published site byte-for-byte as it was.
+The output directory is changed only when every step succeeded, so a failed build leaves the previously
+published site byte-for-byte as it was; placing writes only the files that changed (`render.output`).
 """
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from .render.badges import write_badges
 from .render.feeds import write_feeds
 from .render.ics import write_calendars
 from .render.engine import EngineFailed, build_pages
+from .render.output import DamagedBlob, Placed, place_site, previous_files
 from .render.pages import render_site_pages, theme_context
 from .render.subscribe import subscribe_extra
 
@@ -39,6 +39,7 @@ class BuildResult:
     drafts_skipped: tuple[str, ...]
     warnings: tuple[Problem, ...]
     reused: int = 0  # built pages taken from the cache instead of mkdocs
+    placed: Placed | None = None  # how the output directory was changed
 
 
 SiteExtra = Callable[[Path, Path], None]
@@ -76,17 +77,23 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
     try:
         site_dir = work / "site"
         with progress.stage("site"):
+            in_place = previous_files(out, cache)
             try:
                 engine = build_pages(root, work, pages, site_dir, repository.config.languages, cache,
-                                     {"statusgen": theme_context(repository), **subscribe_extra(repository.config)})
+                                     {"statusgen": theme_context(repository), **subscribe_extra(repository.config)},
+                                     in_place)
             except EngineFailed as failed:
                 raise BuildFailed(str(failed)) from failed
         with progress.stage("outputs"):
             write_machine_readable(repository, now, site_dir)
             for extra in extras:
                 extra(root, site_dir)
-        with progress.stage("swap"):
-            _swap_into_place(site_dir, out)
+        with progress.stage("place"):
+            try:
+                placed = place_site(site_dir, engine["blobs"], out, cache, in_place)
+            except DamagedBlob as damaged:
+                raise BuildFailed(f"the cached page for {damaged} was damaged during the build; "
+                                  "nothing was changed, run the build again") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     drafts = tuple(sorted(
@@ -94,7 +101,8 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
         + [f"maintenance {m.id}" for m in repository.maintenance if m.draft]
         + [f"rca {r.id} ({r.lang})" for r in repository.rcas if r.draft]
     ))
-    return BuildResult(out, len(pages), drafts, tuple(p for p in found if p.level == "warning"), engine["reused"])
+    return BuildResult(out, len(pages), drafts, tuple(p for p in found if p.level == "warning"), engine["reused"],
+                       placed)
 
 
 # What customers' tools read, written beside the pages after mkdocs (which empties site_dir first).
@@ -105,20 +113,3 @@ def write_machine_readable(repository, now: datetime, site_dir: Path) -> None:
     """Statuspage-compatible JSON, Atom/RSS feeds, the maintenance calendar and badges, per language."""
     for writer in MACHINE_READABLE_WRITERS:
         writer(repository, now, site_dir)
-
-
-def _swap_into_place(new_site: Path, out: Path) -> None:
-    """Move the finished site to `out`; the old one is removed only after the new one is in place."""
-    if not out.exists():
-        os.replace(new_site, out)
-        return
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if old.exists():
-        shutil.rmtree(old)
-    os.replace(out, old)
-    try:
-        os.replace(new_site, out)
-    except OSError:
-        os.replace(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

@@ -128,7 +128,10 @@ def build(root: Path, now: datetime | None, out: Path) -> None:
     for draft in result.drafts_skipped:
         click.echo(f"skipped draft: {draft}")
     reused = f" ({result.reused} unchanged, from the cache)" if result.reused else ""
-    click.echo(f"built {result.pages} pages{reused} into {result.out}")
+    placed = result.placed
+    changed = (f"; {placed.changed} file(s) written, {placed.removed} removed, the rest untouched"
+               if placed and placed.how == "in place" else "")
+    click.echo(f"built {result.pages} pages{reused} into {result.out}{changed}")
 
 
 # ---------------------------------------------------------------- communication: macros, drafts, RCAs

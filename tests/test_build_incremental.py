@@ -58,3 +58,56 @@ def test_damaged_cached_pages_are_detected_and_rebuilt_never_served(sample_repo,
     assert warm.reused == 0 and cache.rejected > 0
     assert tree_digest(tmp_path / "warm") == tree_digest(tmp_path / "cold")
     assert not any(b"tampered" in p.read_bytes() for p in (tmp_path / "warm").rglob("*.html"))
+
+
+# ---------------------------------------------------------------- placing into the same output directory
+
+def test_a_rebuild_into_the_same_output_writes_only_the_changed_files_and_equals_a_cold_build(sample_repo, tmp_path):
+    out = tmp_path / "site"
+    build_site(sample_repo, out, SAMPLE_NOW)
+    before = {p: p.stat().st_ino for p in out.rglob("*") if p.is_file()}
+    append_update(sample_repo)
+    removed = sample_repo / "maintenance/2025/2025-10-25-jp-search-upgrade.yaml"
+    removed.unlink()
+    result = build_site(sample_repo, out, SAMPLE_NOW)
+    assert result.placed.how == "in place" and 0 < result.placed.changed < len(before) / 4
+    assert result.placed.removed == 3  # the maintenance's page in three languages
+    build_site(sample_repo, tmp_path / "cold", SAMPLE_NOW, cache=Cache.disabled())
+    assert tree_digest(out) == tree_digest(tmp_path / "cold")
+    assert "Correction notice" in (out / PAGE).read_text(encoding="utf-8")
+    # unchanged files are the very same files (a stylesheet mkdocs wrote again with the same bytes too);
+    # the removed maintenance's pages and folders are gone
+    assert (out / OTHER_PAGE).stat().st_ino == before[out / OTHER_PAGE]
+    stylesheet = next(p for p in before if p.suffix == ".css")
+    assert stylesheet.stat().st_ino == before[stylesheet]
+    assert not list(out.rglob("2025-10-25-jp-search-upgrade"))
+    assert not [p for p in out.rglob("*") if p.name.endswith(".statusgen-new")]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no work folder left
+
+
+def test_an_output_changed_by_hand_is_replaced_whole_not_patched(sample_repo, tmp_path):
+    out = tmp_path / "site"
+    build_site(sample_repo, out, SAMPLE_NOW)
+    (out / OTHER_PAGE).write_text("defaced", encoding="utf-8")  # edited in place
+    (out / "stray.html").write_text("<p>not ours</p>", encoding="utf-8")  # added
+    append_update(sample_repo)
+    assert build_site(sample_repo, out, SAMPLE_NOW).placed.how == "swapped"
+    build_site(sample_repo, tmp_path / "cold", SAMPLE_NOW, cache=Cache.disabled())
+    assert tree_digest(out) == tree_digest(tmp_path / "cold")
+    assert not (out / "stray.html").exists()
+
+
+def test_a_failed_rebuild_leaves_the_output_as_it_was(sample_repo, tmp_path):
+    from generator.build import BuildFailed
+
+    out = tmp_path / "site"
+    build_site(sample_repo, out, SAMPLE_NOW)
+    good = tree_digest(out)
+    file = sample_repo / INCIDENT
+    file.write_text(file.read_text(encoding="utf-8").replace("severity: S2", "severity: S9"), encoding="utf-8")
+    try:
+        build_site(sample_repo, out, SAMPLE_NOW)
+        raise AssertionError("the build should have failed")
+    except BuildFailed:
+        pass
+    assert tree_digest(out) == good

@@ -84,15 +84,24 @@ SEARCH_INDEX = "search/search_index.json"
 
 
 def build_pages(root: Path, work: Path, pages: list[RenderedPage], site_dir: Path, languages: list[str],
-                cache: Cache | None = None, extra: dict | None = None) -> dict[str, int]:
+                cache: Cache | None = None, extra: dict | None = None,
+                in_place: dict[str, str] | None = None) -> dict:
     """Build the site of `pages` (every generated page, every language) into `site_dir`, using `work` for
     the sources; `extra` is added to mkdocs' `extra` for the theme (the subscribe form's settings).
-    Returns how many pages were built by mkdocs and how many reused from the cache."""
+
+    The pages reused from the cache are not copied into `site_dir`: they are returned as `blobs` (output
+    path -> blob) for `render.output.place_site`. `in_place` (output path -> hash of the file the output
+    directory holds, `render.output.previous_files`) spares checking the blobs already there. Returns
+    {"built": pages built by mkdocs, "reused": pages from the cache, "blobs": {...}}."""
     cache = cache or Cache.disabled()
+    in_place = in_place or {}
     docs_dir, overrides = assemble_sources(root, work)
     config = _site_settings(root)
     frame = _frame_key(root, docs_dir, overrides, pages, languages, extra or {})
     reused: dict[str, str] = {}  # page path -> blob of its built HTML
+    # Every standalone page's built HTML of this frame (page key -> blob), in one cache entry: one read for
+    # thousands of pages. Damage to it is detected by the cache; a missing page is built again.
+    built: dict[str, str] = (cache.get("site-index", frame) or {}) if cache.enabled else {}
     by_group: dict[str, list[RenderedPage]] = {}
     for page in pages:
         by_group.setdefault(_norm(page.path, languages)[0], []).append(page)
@@ -105,10 +114,13 @@ def build_pages(root: Path, work: Path, pages: list[RenderedPage], site_dir: Pat
         # A page is reused only with all its languages: their language links point at each other.
         found = {}
         for page in group:
-            keys[page.path] = digest(frame, page.path, page.text)
+            # A page made from cached inputs is known by their hash: its text need not be read to find it.
+            keys[page.path] = digest(frame, page.path, "inputs", page.key) if page.key else \
+                digest(frame, page.path, page.text)
         for page in group:
-            blob = cache.get("site", keys[page.path])
-            if blob is None or not cache.check_blob(blob):
+            blob = built.get(keys[page.path])
+            if blob is None or (in_place.get(_destination(page.path, languages, config)) != blob
+                                and not cache.check_blob(blob)):
                 break
             found[page.path] = blob
         else:
@@ -120,14 +132,17 @@ def build_pages(root: Path, work: Path, pages: list[RenderedPage], site_dir: Pat
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(page.text, encoding="utf-8")
     run_mkdocs(root, docs_dir, overrides, site_dir, languages, extra, work)
-    for path, blob in reused.items():
-        cache.link_blob(blob, site_dir / _destination(path, languages, config))
-    for page in to_build:
-        if page.path in keys and cache.enabled:
-            cache.put("site", keys[page.path], cache.store_blob(site_dir / _destination(page.path, languages, config)))
+    if cache.enabled:
+        index = {keys[path]: blob for path, blob in reused.items()}
+        for page in to_build:
+            if page.path in keys:
+                index[keys[page.path]] = cache.store_blob(site_dir / _destination(page.path, languages, config))
+        if index != built:  # only this site's pages: those of removed items go
+            cache.put("site-index", frame, index)
     _write_search_index(site_dir, pages, languages, config)
     write_sitemaps(site_dir, docs_dir, pages, languages, config)
-    return {"built": len(to_build), "reused": len(reused)}
+    return {"built": len(to_build), "reused": len(reused),
+            "blobs": {_destination(path, languages, config): blob for path, blob in reused.items()}}
 
 
 def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, languages: list[str],

@@ -12,9 +12,10 @@ import re
 from urllib.parse import urlsplit
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from importlib import resources
 from pathlib import Path
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -36,7 +37,7 @@ from .status import (
     published_incidents,
     published_maintenance,
 )
-from .uptime import uptime_history
+from .uptime import ComponentUptime, uptime_history
 
 RECENT_COUNT = 5
 
@@ -305,16 +306,34 @@ RENDER_RULES = code_version(str(_HERE / "templates"), str(_HERE / "strings.yaml"
                             str(_HERE / "status.py"), str(_HERE.parent / "localtime.py"))
 
 
-@dataclass(frozen=True)
 class RenderedPage:
-    path: str  # e.g. incidents/2025-10-02-kr-ingest-latency.ko.md
-    text: str
-    # Finished HTML outside the navigation (incidents, maintenance, components): the engine may reuse its
-    # built form while its text and the site's frame are unchanged.
-    standalone: bool = False
-    # The page's search entries ({"title", "text"}), from the model: the search plugin skips the page's
-    # HTML (its front matter says `search: exclude`). Kept small: title, summary, components, month.
-    search: tuple = ()
+    """One generated page: its path (e.g. `incidents/2025-10-02-kr-ingest-latency.ko.md`) and Markdown text.
+
+    `standalone`: finished HTML outside the navigation (incidents, maintenance, components): the engine
+    may reuse its built form while its text and the site's frame are unchanged.
+    `search`: the page's search entries ({"title", "text"}), from the model: the search plugin skips the
+    page's HTML (its front matter says `search: exclude`). Kept small: title, summary, components, month.
+    `key`: for a page whose text is a function of cached inputs, the hash of those inputs; its text is then
+    made (or read from the cache) only when asked for, so a page the engine reuses is never read at all."""
+
+    __slots__ = ("path", "standalone", "search", "key", "_text", "_make")
+
+    def __init__(self, path: str, text: str | None = None, standalone: bool = False, search: tuple = (),
+                 key: str | None = None, make: Callable[[], str] | None = None):
+        if text is None and make is None:
+            raise ValueError("a page needs its text or a way to make it")
+        self.path, self.standalone, self.search, self.key = path, standalone, search, key
+        self._text, self._make = text, make
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._make()
+            self._make = None
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"RenderedPage({self.path!r})"
 
 
 def render_site_pages(repository: Repository, now: datetime, cache: Cache | None = None) -> list[RenderedPage]:
@@ -331,6 +350,7 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
     pages: list[RenderedPage] = []
     home = env.get_template("index.md.j2")
     history = env.get_template("history.md.j2")
+    history_month = env.get_template("history_month.j2")
     incident_page = env.get_template("incident.md.j2")
     maintenance_page = env.get_template("maintenance.md.j2")
     rca_page = env.get_template("rca.md.j2")
@@ -349,6 +369,9 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
     months = _history_by_month(incidents, maintenance, now, repository)
     # each item's data as of `now`, serialized once for the keys of its pages in every language
     facts = {item.id: item.model_dump_json() for item in [*incidents, *maintenance]}
+    uptime_keys = {component: _uptime_key(history, facts) for component, history in uptime.items()}
+    month_keys = {key: digest(region_id, *(f"{e.kind} {facts[e.item.id]}" for e in entries))
+                  for key, region_id, entries in months}
     for lang in repository.config.languages:
         def ctx(page: str) -> PageContext:
             return PageContext(repository, lang, now, page)
@@ -361,12 +384,20 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
         for state in states:
             page = f"components/{state.id}.md"
             context = ctx(page)
-            pages.append(RenderedPage(f"components/{state.id}.{lang}.md", component_page.render(
-                c=context, state=state, uptime=uptime[state.id],
-                under_maintenance=ComponentStatus.under_maintenance),
+            key = digest(RENDER_RULES, settings, lang, repr(state), uptime_keys[state.id])
+            pages.append(RenderedPage(f"components/{state.id}.{lang}.md", key=key, make=partial(
+                _cached, cache, key, partial(component_page.render, c=context, state=state, uptime=uptime[state.id],
+                                             under_maintenance=ComponentStatus.under_maintenance)),
                 standalone=True, search=(_entry(context.component_name(state.id)),)))
         history_context = ctx("history.md")
-        pages.append(RenderedPage(f"history.{lang}.md", history.render(c=history_context, months=months),
+        # Each month's section is kept while its entries are unchanged: one changed incident re-renders its
+        # month, not the whole history.
+        sections = {key: Markup(_cached(cache, digest(RENDER_RULES, settings, lang, "history month", key, month_keys[key]),
+                                        partial(history_month.render, c=history_context, key=key,
+                                                region_id=region_id, entries=entries)))
+                    for key, region_id, entries in months}
+        pages.append(RenderedPage(f"history.{lang}.md", history.render(c=history_context, months=months,
+                                                                       sections=sections),
                                   search=(_entry(history_context.t("history")),)))
         pages.append(RenderedPage(f"search.{lang}.md", search_page.render(
             c=ctx("search.md"), others=[language_prefix(repository, other)
@@ -376,8 +407,8 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
             context = ctx(page)
             rca = context.rca_for(incident)
             key = digest(RENDER_RULES, settings, lang, facts[incident.id], rca.model_dump_json() if rca else "")
-            pages.append(RenderedPage(f"incidents/{incident.id}.{lang}.md",
-                                      _cached(cache, key, lambda: incident_page.render(c=context, incident=incident)),
+            pages.append(RenderedPage(f"incidents/{incident.id}.{lang}.md", key=key, make=partial(
+                                      _cached, cache, key, partial(incident_page.render, c=context, incident=incident)),
                                       standalone=True,
                                       search=(_search_entry(context, incident.title, incident.summary,
                                                             [c.id for c in incident.components],
@@ -387,8 +418,9 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
             context = ctx(page)
             state = maintenance_state(item, now)
             key = digest(RENDER_RULES, settings, lang, facts[item.id], state.value)
-            pages.append(RenderedPage(f"maintenance/{item.id}.{lang}.md", _cached(cache, key, lambda: maintenance_page.render(
-                c=context, item=item, state=state, under_maintenance=ComponentStatus.under_maintenance)),
+            pages.append(RenderedPage(f"maintenance/{item.id}.{lang}.md", key=key, make=partial(
+                _cached, cache, key, partial(maintenance_page.render, c=context, item=item, state=state,
+                                             under_maintenance=ComponentStatus.under_maintenance)),
                 standalone=True,
                 search=(_search_entry(context, item.title, item.description, item.components, item.scheduled_for,
                                       item.region),)))
@@ -399,6 +431,19 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
             pages.append(RenderedPage(f"rca/{rca.id}.{lang}.md",
                                       rca_page.render(c=ctx(f"rca/{rca.id}.md"), rca=rca, incident=incident)))
     return pages
+
+
+def _uptime_key(history: ComponentUptime, facts: dict[str, str]) -> str:
+    """Hash of everything a component's page shows of its uptime: each day's colour, items and minutes,
+    the availability, and the data of every item named."""
+    parts = [repr((history.component_id, history.counted_minutes, history.downtime_minutes))]
+    named: set[str] = set()
+    for day in history.days:
+        ids = [i.id for i in day.incidents] + [m.id for m in day.maintenance]
+        named.update(ids)
+        parts.append(f"{day.day} {day.status.value} {' '.join(ids)} {day.minutes!r}")
+    parts += [facts.get(item_id, item_id) for item_id in sorted(named)]
+    return digest(*parts)
 
 
 def _cached(cache: Cache, key: str, render) -> str:
