@@ -8,8 +8,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
-from .comms.checks import communication_problems, guardrail_of, item_communication_problems, \
-    repository_communication_problems
 from .content.cache import Cache, code_version, digest
 from .content.glossary import GLOSSARY_FILE
 from .content.index import FileIndex
@@ -48,6 +46,8 @@ def content_checks(loaded: Loaded, now: datetime, cache: Cache | None = None, pr
     """Checks that need the whole validated repository (SLA rules, guardrails...). With a `cache`, each
     item's communication checks are reused while its file, the rules and the glossary are unchanged; the
     time-dependent checks (maintenance notice, updates due) always run."""
+    from .comms.checks import communication_problems
+
     return (communication_problems(loaded, cache, progress)
             + maintenance_notice_problems(loaded, now)
             + update_due_warnings(loaded, now)
@@ -209,7 +209,8 @@ def item_verdict(root: Path, file: Path, data: bytes | None, model, config: Conf
     if value is None or any(p.level == "error" for p in found):
         return ItemVerdict(tuple(found), None, 0, None, 0, (), (), None, False, None), None
     loaded = Loaded(alone, {value.id: source}, root)
-    texts, evidence = ([], []) if value.draft else item_communication_problems(loaded, value, guardrail, glossary)
+    texts, evidence = ([], []) if value.draft else _comms().item_communication_problems(loaded, value, guardrail,
+                                                                                        glossary)
     draft = loaded.problem(value.id, ("draft",), DRAFT_MESSAGE, level="warning") if value.draft else None
     line = source.doc.line_of
     if isinstance(value, Incident):
@@ -229,7 +230,7 @@ def repository_verdict(root: Path, config: Config, glossary, glossary_problems) 
     references = tuple((rca.path, 1 + _front_line(root / rca.path, "incident"), rca.incident) for rca in rcas)
     repository = Repository(config=config, incidents=(), maintenance=(), rcas=tuple(rcas))
     loaded = Loaded(repository, {}, root, glossary, tuple(glossary_problems), _read_macros(root))
-    head, middle, tail = repository_communication_problems(loaded)
+    head, middle, tail = _comms().repository_communication_problems(loaded)
     return RepositoryVerdict(tuple(problems), frozenset(rca.id for rca in rcas), references, tuple(head),
                              tuple(middle), tuple(tail), tuple(_rca_draft_warnings(loaded)))
 
@@ -260,7 +261,7 @@ def check_repository(root: Path, now: datetime, progress: StageTimer | None = No
         others = [entry for directory in (RCA_DIR, MACRO_DIR) for entry in _all_entries(root, directory)]
     glossary_read = None
     alone = Repository(config=config, incidents=(), maintenance=(), rcas=())
-    guardrail = guardrail_of(config)
+    guardrail = None  # the guardrail's settings, made when a verdict must be derived
     verdicts: list[tuple[ItemVerdict, type]] = []
     concerned: dict[int, tuple] = {}  # position in `verdicts` -> (item, source) loaded in this run
     with progress.stage("load", len(items)) as advance:
@@ -279,6 +280,7 @@ def check_repository(root: Path, now: datetime, progress: StageTimer | None = No
             if verdict is None:
                 if glossary_read is None:
                     glossary_read = _read_glossary(root)
+                    guardrail = _comms().guardrail_of(config)
                 verdict, value = item_verdict(root, path, data, model, config, glossary_read[0], guardrail, alone)
                 if sha is not None:
                     index.record(rel, status, sha, verdict)
@@ -364,6 +366,14 @@ def _concerned_items(root: Path, config: Config, verdicts, concerned: dict[int, 
     repository = Repository(config=config, incidents=tuple(i for i, _ in incidents),
                             maintenance=tuple(m for m, _ in maintenance), rcas=())
     return Loaded(repository, {item.id: source for item, source in [*incidents, *maintenance]}, root)
+
+
+def _comms():
+    """The communication checks, imported when a verdict must be derived: a check that finds every verdict in
+    its index never loads the guardrail's detectors (a good part of a warm check's start-up)."""
+    from .comms import checks
+
+    return checks
 
 
 def _rel(root: Path, path: Path) -> str:
