@@ -166,6 +166,28 @@ def _hours(duration: timedelta) -> str:
 _PACKAGE = Path(__file__).parent
 # What a check's result derives from besides the content files: the code of every stage it runs.
 CHECK_RULES = code_version(*(str(_PACKAGE / name) for name in ("content", "comms", "sla", "check.py", "localtime.py")))
+# The libraries whose judgement a file's verdict holds (YAML and validation messages, the guardrail's detectors):
+# an upgrade of one of them judges every file again.
+VERDICT_LIBRARIES = ("pydantic", "pydantic-core", "PyYAML", "detect-secrets", "phonenumbers", "python-stdnum",
+                     "pyahocorasick")
+
+
+def verdict_context(settings: tuple[bytes, ...]) -> str:
+    """What every file's verdict derives from besides the file: the rules' code, the libraries, and the
+    `settings` (`_settings`: status.yaml and the glossary)."""
+    return digest(CHECK_RULES, *_library_versions(), *settings)
+
+
+def _library_versions() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in VERDICT_LIBRARIES:
+        try:
+            found.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} absent")
+    return found
 
 
 class ItemVerdict(NamedTuple):
@@ -254,7 +276,7 @@ def check_repository(root: Path, now: datetime, progress: StageTimer | None = No
             config = load_config(root)
         except LoadFailed as failed:
             return failed.problems
-        index = FileIndex.open(cache, "check", digest(CHECK_RULES, *settings))
+        index = FileIndex.open(cache, "check", verdict_context(settings))
         items = [(_rel(root, path), path, status, model)
                  for directory, model in ((INCIDENT_DIR, Incident), (MAINTENANCE_DIR, Maintenance))
                  for path, status in content_entries(root, directory, (".yaml", ".yml"))]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLE_NOW
-from generator.check import CHECK_RULES, ItemVerdict, _settings, check_repository
-from generator.content.cache import Cache, digest
+from generator.check import ItemVerdict, _settings, check_repository, verdict_context
+from generator.content.cache import Cache
 from generator.content.index import FileIndex
 
 INCIDENT = "incidents/2025/2025-10-02-kr-ingest-latency.yaml"
@@ -43,7 +43,7 @@ def checked_and_settled(repo: Path, now: datetime = SAMPLE_NOW) -> None:
     """A check that fills the cache, with every file's stamp trusted by the next check."""
     let_the_clock_pass(repo)
     check_repository(repo, now)
-    index = FileIndex.open(Cache.of(repo), "check", digest(CHECK_RULES, *_settings(repo)))
+    index = FileIndex.open(Cache.of(repo), "check", verdict_context(_settings(repo)))
     assert index.entries and all(stamp is not None for stamp, _, _ in index.entries.values())
     assert all(isinstance(verdict, ItemVerdict) for rel, (_, _, verdict) in index.entries.items()
                if rel.startswith(("incidents/", "maintenance/")))
