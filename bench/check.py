@@ -3,8 +3,9 @@
 Runs the real command line in a child process and prints, for each run, the wall time, the CPU time
 (user + system of the child) and its peak memory:
 - cold: no `.statusgen-cache/` (every file parsed, validated and scanned by the guardrail);
-- warm: the same content again (everything from the cache);
-- one change: one incident gets an update appended, then check again (that file alone is re-checked).
+- warm: the same content again (each file's verdict from the stat index: no file is read);
+- one change: one incident gets an update appended, then check again (that file alone is read and judged;
+  the checks across files and the time-dependent ones run as always).
 
     python bench/check.py [-n 10000] [--repeat 3]
 """

@@ -226,7 +226,7 @@ class RepositoryVerdict(NamedTuple):
 def item_verdict(root: Path, file: Path, data: bytes | None, model, config: Config, glossary, guardrail,
                  alone: Repository) -> tuple[ItemVerdict, tuple | None]:
     """The verdict on one item file from its bytes, and the loaded `(item, source)` (None if it does not load).
-    `alone` is a repository holding only the configuration."""
+    `guardrail` is `comms.checks.guardrail_of(config)`; `alone` a repository holding only the configuration."""
     value, source, found = _load_file(root, file, data, model, config)
     if value is None or any(p.level == "error" for p in found):
         return ItemVerdict(tuple(found), None, 0, None, 0, (), (), None, False, None), None
@@ -247,6 +247,7 @@ def item_verdict(root: Path, file: Path, data: bytes | None, model, config: Conf
 
 
 def repository_verdict(root: Path, config: Config, glossary, glossary_problems) -> RepositoryVerdict:
+    """The verdict on the RCAs, the macro files and the glossary file (read here)."""
     problems: list[Problem] = []
     rcas = load_rcas(root, config, problems)
     references = tuple((rca.path, 1 + _front_line(root / rca.path, "incident"), rca.incident) for rca in rcas)
