@@ -321,7 +321,7 @@ def check_repository(root: Path, now: datetime, progress: StageTimer | None = No
             fresh = digest(index.context, *_hashes(others, lambda rel, path, status: (_sha(path),)))
             if fresh == repository_key and _settings(root) == settings:
                 cache.put("check-repository", repository_key, repository)
-    with progress.stage("checks", len(concerned)):
+    with progress.stage("checks"):
         problems = _problems(root, config, verdicts, repository, concerned, items, now)
     index.keep_only({rel for rel, _, _, _ in items} | {rel for rel, _, _ in others})
     if _settings(root) == settings:  # else status.yaml or the glossary changed during the run: keep nothing
