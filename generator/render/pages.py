@@ -269,17 +269,33 @@ class PageContext:
         return self.t("hours_minutes", h=minutes // 60, m=minutes % 60)
 
     def component_name(self, component_id: str) -> str:
-        component = self.repository.config.component(component_id)
-        if component is None:
-            return component_id
-        service = next(s for s in self.repository.config.services if s.id == component.service)
-        return f"{self.text(self.regions[component.region].name)} · {self.text(service.name)}"
+        return component_names(self.repository.config, self.lang).get(component_id, component_id)
 
     def rca_for(self, incident: Incident) -> Rca | None:
         if not incident.rca:
             return None
         rca = self.repository.rca(incident.rca, self.lang)
         return rca if rca and not rca.draft else None
+
+
+def component_names(config, lang: str) -> dict[str, str]:
+    """component id -> "region · service" in `lang` (every page names components: looked up once)."""
+    known = _NAMES_SEEN.get((id(config), lang))
+    if known is not None and known[0] is config:
+        return known[1]
+    regions = {r.id: r for r in config.regions}
+    services = {s.id: s for s in config.services}
+
+    def text(texts) -> str:
+        return texts.get(lang) or texts.get(config.default_language) or ""
+    names = {c.id: f"{text(regions[c.region].name)} · {text(services[c.service].name)}" for c in config.components}
+    if len(_NAMES_SEEN) > 16:
+        _NAMES_SEEN.clear()
+    _NAMES_SEEN[(id(config), lang)] = (config, names)
+    return names
+
+
+_NAMES_SEEN: dict[tuple[int, str], tuple] = {}
 
 
 @lru_cache(maxsize=1)
