@@ -1,7 +1,9 @@
 """Benchmark of `statusgen build`: N synthetic incidents in ko/ja/en (~150 words each), cold and warm.
 
 Each round builds in a child process (so the figures are its own): a cold full build (no
-`.statusgen-cache/`), then one incident is changed (an update appended) and the site is rebuilt warm.
+`.statusgen-cache/`), then one incident is changed (an update appended) and the site is rebuilt warm, into
+the same output directory; then a new unresolved incident is opened (an outage begins) and the site is
+rebuilt warm again.
 Prints the wall and CPU time (the build process and its language workers) and peak memory of both, the
 search index size (raw and gzip), the home page's weight (HTML + CSS + JS, raw and gzip), the size of
 summary.json, and the time of each writer of the machine-readable outputs (Statuspage JSON, feeds,
@@ -85,6 +87,21 @@ def append_update(repo: Path, round_: int, index: int = 0) -> Path:
     return file
 
 
+def open_incident(repo: Path, round_: int) -> Path:
+    """An outage begins: a new S1 incident, unresolved, posted five minutes before the build's `now` (it
+    changes the home page, the history, a component's page, the feeds and the JSON, not only its own pages)."""
+    rng = random.Random(1000 + round_)
+    detected = (NOW - timedelta(minutes=10)).astimezone(timezone(timedelta(hours=9)))
+    incident_id = f"bench-open-{round_:03d}"
+    file = repo / "incidents" / f"{incident_id}.yaml"
+    file.write_text(
+        f"id: {incident_id}\nregion: KR\nseverity: S1\nimpact: critical\ntitle:\n" + texts(rng, 6, "  ")
+        + "components:\n  - id: kr-ingest\n    status: major_outage\n"
+        f"detected_at: {detected.isoformat()}\nupdates:\n  - at: {(detected + timedelta(minutes=5)).isoformat()}\n"
+        "    status: investigating\n    text:\n" + texts(rng, 30, "      "), encoding="utf-8")
+    return file
+
+
 def make_repo(target: Path, n: int) -> Path:
     for name in ("status.yaml", "mkdocs.yml"):
         shutil.copy2(PROJECT / name, target / name)
@@ -155,6 +172,16 @@ def measure(repo: Path, out: Path) -> tuple[float, float, float, float]:
     return float(seconds), float(cpu), int(rss_kb) / 1024, int(worker_kb) / 1024
 
 
+def measure_after(repo: Path, out: Path, new_file: Path) -> tuple[float, float, float, float]:
+    """`measure` of a rebuild with `new_file` in the repository; the file is removed again afterwards (and
+    the site rebuilt without it, unmeasured), so the next round starts from the same content."""
+    try:
+        return measure(repo, out)
+    finally:
+        new_file.unlink()
+        measure(repo, out)
+
+
 def run_summary(name: str, runs: list[tuple[float, float, float, float]]) -> str:
     walls, cpus = [r[0] for r in runs], [r[1] for r in runs]
     return (f"{name}: wall median {statistics.median(walls):.2f} s (runs: {', '.join(f'{w:.2f}' for w in walls)}), "
@@ -197,7 +224,7 @@ def main() -> None:
             report_outputs(repo)
             return
         out = work / "public"
-        cold, warm = [], []
+        cold, warm, opened = [], [], []
         for round_ in range(args.repeat):
             shutil.rmtree(repo / ".statusgen-cache", ignore_errors=True)
             shutil.rmtree(out, ignore_errors=True)
@@ -205,12 +232,14 @@ def main() -> None:
             append_update(repo, round_)
             if not args.cold_only:
                 warm.append(measure(repo, out))
+                opened.append(measure_after(repo, out, open_incident(repo, round_)))
         index = out / "search" / "search_index.json"
         pages = sum(1 for _ in out.rglob("index.html"))
         home_raw, home_gz = home_weight(out)
         print(run_summary("cold full build", cold))
         if warm:
             print(run_summary("warm rebuild after one incident changed", warm))
+            print(run_summary("warm rebuild after a new incident was opened", opened))
         print(f"pages written: {pages}")
         print(f"search index: {index.stat().st_size / 1e6:.2f} MB raw, {gz(index.read_bytes()) / 1e6:.2f} MB gzip")
         verdict = "within" if home_gz <= HOME_BUDGET_GZIP else "OVER"

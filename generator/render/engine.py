@@ -140,7 +140,7 @@ def build_pages(root: Path, work: Path, pages: list[RenderedPage], site_dir: Pat
         if index != built:  # only this site's pages: those of removed items go
             cache.put("site-index", frame, index)
     _write_search_index(site_dir, pages, languages, config)
-    write_sitemaps(site_dir, docs_dir, pages, languages, config)
+    write_sitemaps(site_dir, docs_dir, pages, languages, config, cache)
     return {"built": len(to_build), "reused": len(reused),
             "blobs": {_destination(path, languages, config): blob for path, blob in reused.items()}}
 
@@ -314,14 +314,28 @@ SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://w
 
 
 def write_sitemaps(site_dir: Path, docs_dir: Path, pages: list[RenderedPage], languages: list[str],
-                   config: dict) -> None:
+                   config: dict, cache: Cache | None = None) -> None:
     """The sitemap of the whole site with each page's language alternates (hreflang), and one sitemap under
     each language prefix: material's language switcher reads `/<lang>/sitemap.xml` to find the same page in
-    the other language. Written here because a build may have seen only part of the site."""
+    the other language. Written here because a build may have seen only part of the site. They change only
+    when a page is added or removed: kept in the cache under the hash of the list of pages."""
+    cache = cache or Cache.disabled()
     norms = {_norm(p.path, languages)[0] for p in pages}
     norms |= {_norm(f.relative_to(docs_dir).as_posix(), languages)[0] for f in docs_dir.rglob("*.md")}
-    base = config["site_url"].rstrip("/") + "/" if config["site_url"] else ""
     ordered = sorted(norms, key=lambda n: (n != "index.md", n))
+    key = digest(ENGINE_RULES, json.dumps([ordered, languages, config], sort_keys=True))
+    texts = cache.get("sitemaps", key)
+    if texts is None:
+        texts = _sitemap_texts(ordered, languages, config)
+        cache.put("sitemaps", key, texts)
+    for prefix, text in texts.items():
+        _write_sitemap(site_dir / prefix if prefix else site_dir, text)
+
+
+def _sitemap_texts(ordered: list[str], languages: list[str], config: dict) -> dict[str, str]:
+    """language prefix ('' for the whole site) -> the sitemap's text."""
+    texts = {}
+    base = config["site_url"].rstrip("/") + "/" if config["site_url"] else ""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">']
     for lang in languages:
@@ -334,13 +348,14 @@ def write_sitemaps(site_dir: Path, docs_dir: Path, pages: list[RenderedPage], la
                 lines.append(f'        <xhtml:link rel="alternate" hreflang="{other}" href="{href}"/>')
             lines.append("    </url>")
     lines.append("</urlset>")
-    _write_sitemap(site_dir, "\n".join(lines) + "\n")
+    texts[""] = "\n".join(lines) + "\n"
     for lang in languages[1:]:
         own = ['<?xml version="1.0" encoding="UTF-8"?>',
                '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
         own += [f"  <url><loc>{escape(base + _url(norm, lang, languages, config))}</loc></url>" for norm in ordered]
         own.append("</urlset>")
-        _write_sitemap(site_dir / lang, "\n".join(own) + "\n")
+        texts[lang] = "\n".join(own) + "\n"
+    return texts
 
 
 def _write_sitemap(directory: Path, text: str) -> None:

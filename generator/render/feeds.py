@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from ..localtime import format_local_and_utc
 from ..content.model import Incident, Maintenance, Repository, Texts
 from .api import language_prefix, site_url
-from .pages import STRINGS, render_text
+from .pages import STRINGS, component_names, render_text
 from .status import published_incidents, published_maintenance
 
 FEED_ENTRIES = 100
@@ -79,9 +79,7 @@ class _Writer:
         return text.format(**values) if values else text
 
     def component_name(self, component_id: str) -> str:
-        component = self.config.component(component_id)
-        service = next(s for s in self.config.services if s.id == component.service)
-        return f"{self.text(self.config.region(component.region).name)} · {self.text(service.name)}"
+        return component_names(self.config, self.lang)[component_id]
 
     def entry_id(self, entry: FeedEntry) -> str:
         # RFC 4151 tag URI; the year is fixed so the id never depends on the entry's date format
@@ -199,15 +197,21 @@ def feed_paths(component_id: str | None = None) -> tuple[str, str]:
 def write_feeds(repository: Repository, now: datetime, site_dir: Path) -> list[Path]:
     entries = feed_entries(repository, now)
     fallback = min((e.at for e in entries), default=now)
+    # The same entries in every language: each feed's newest, chosen once (newest first already).
+    scopes: list[tuple[str | None, list[FeedEntry]]] = [(None, entries[:FEED_ENTRIES])]
+    scoped: dict[str, list[FeedEntry]] = {component.id: [] for component in repository.config.components}
+    for entry in entries:
+        for component_id in entry.components:
+            chosen = scoped.get(component_id)
+            if chosen is not None and len(chosen) < FEED_ENTRIES and (not chosen or chosen[-1] is not entry):
+                chosen.append(entry)
+    scopes += [(component.id, scoped[component.id]) for component in repository.config.components]
     written = []
     for lang in repository.config.languages:
         writer = _Writer(repository, lang)
         root = Path(site_dir) / language_prefix(repository, lang)
-        scopes: list[tuple[str | None, list[FeedEntry]]] = [(None, entries[:FEED_ENTRIES])]
-        for component in repository.config.components:
-            scoped = [e for e in entries if component.id in e.components][:FEED_ENTRIES]
-            scopes.append((component.id, scoped))
-        for component_id, scoped in scopes:
+        for component_id, scoped_entries in scopes:
+            scoped = scoped_entries
             atom_path, rss_path = feed_paths(component_id)
             for path, render in ((atom_path, writer.atom), (rss_path, writer.rss)):
                 target = root / path

@@ -269,17 +269,33 @@ class PageContext:
         return self.t("hours_minutes", h=minutes // 60, m=minutes % 60)
 
     def component_name(self, component_id: str) -> str:
-        component = self.repository.config.component(component_id)
-        if component is None:
-            return component_id
-        service = next(s for s in self.repository.config.services if s.id == component.service)
-        return f"{self.text(self.regions[component.region].name)} · {self.text(service.name)}"
+        return component_names(self.repository.config, self.lang).get(component_id, component_id)
 
     def rca_for(self, incident: Incident) -> Rca | None:
         if not incident.rca:
             return None
         rca = self.repository.rca(incident.rca, self.lang)
         return rca if rca and not rca.draft else None
+
+
+def component_names(config, lang: str) -> dict[str, str]:
+    """component id -> "region · service" in `lang` (every page names components: looked up once)."""
+    known = _NAMES_SEEN.get((id(config), lang))
+    if known is not None and known[0] is config:
+        return known[1]
+    regions = {r.id: r for r in config.regions}
+    services = {s.id: s for s in config.services}
+
+    def text(texts) -> str:
+        return texts.get(lang) or texts.get(config.default_language) or ""
+    names = {c.id: f"{text(regions[c.region].name)} · {text(services[c.service].name)}" for c in config.components}
+    if len(_NAMES_SEEN) > 16:
+        _NAMES_SEEN.clear()
+    _NAMES_SEEN[(id(config), lang)] = (config, names)
+    return names
+
+
+_NAMES_SEEN: dict[tuple[int, str], tuple] = {}
 
 
 @lru_cache(maxsize=1)
@@ -369,12 +385,16 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
     months = _history_by_month(incidents, maintenance, now, repository)
     # each item's data as of `now`, serialized once for the keys of its pages in every language
     facts = {item.id: item.model_dump_json() for item in [*incidents, *maintenance]}
-    uptime_keys = {component: _uptime_key(history, facts) for component, history in uptime.items()}
-    month_keys = {key: digest(region_id, *(f"{e.kind} {facts[e.item.id]}" for e in entries))
+    fact_keys = {item_id: digest(text) for item_id, text in facts.items()}
+    uptime_keys = {component: _uptime_key(history, fact_keys) for component, history in uptime.items()}
+    month_keys = {key: digest(region_id, *(f"{e.kind} {fact_keys[e.item.id]}" for e in entries))
                   for key, region_id, entries in months}
     for lang in repository.config.languages:
         def ctx(page: str) -> PageContext:
             return PageContext(repository, lang, now, page)
+
+        # What every page of this language derives from besides its own data (hashed once, not per page).
+        inputs = digest(RENDER_RULES, settings, lang)
 
         home_context = ctx("index.md")
         pages.append(RenderedPage(f"index.{lang}.md", home.render(
@@ -384,7 +404,7 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
         for state in states:
             page = f"components/{state.id}.md"
             context = ctx(page)
-            key = digest(RENDER_RULES, settings, lang, repr(state), uptime_keys[state.id])
+            key = digest(inputs, "component", repr(state), uptime_keys[state.id])
             pages.append(RenderedPage(f"components/{state.id}.{lang}.md", key=key, make=partial(
                 _cached, cache, key, partial(component_page.render, c=context, state=state, uptime=uptime[state.id],
                                              under_maintenance=ComponentStatus.under_maintenance)),
@@ -392,7 +412,7 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
         history_context = ctx("history.md")
         # Each month's section is kept while its entries are unchanged: one changed incident re-renders its
         # month, not the whole history.
-        sections = {key: Markup(_cached(cache, digest(RENDER_RULES, settings, lang, "history month", key, month_keys[key]),
+        sections = {key: Markup(_cached(cache, digest(inputs, "history month", key, month_keys[key]),
                                         partial(history_month.render, c=history_context, key=key,
                                                 region_id=region_id, entries=entries)))
                     for key, region_id, entries in months}
@@ -406,7 +426,7 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
             page = f"incidents/{incident.id}.md"
             context = ctx(page)
             rca = context.rca_for(incident)
-            key = digest(RENDER_RULES, settings, lang, facts[incident.id], rca.model_dump_json() if rca else "")
+            key = digest(inputs, "incident", fact_keys[incident.id], rca.model_dump_json() if rca else "")
             pages.append(RenderedPage(f"incidents/{incident.id}.{lang}.md", key=key, make=partial(
                                       _cached, cache, key, partial(incident_page.render, c=context, incident=incident)),
                                       standalone=True,
@@ -417,7 +437,7 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
             page = f"maintenance/{item.id}.md"
             context = ctx(page)
             state = maintenance_state(item, now)
-            key = digest(RENDER_RULES, settings, lang, facts[item.id], state.value)
+            key = digest(inputs, "maintenance", fact_keys[item.id], state.value)
             pages.append(RenderedPage(f"maintenance/{item.id}.{lang}.md", key=key, make=partial(
                 _cached, cache, key, partial(maintenance_page.render, c=context, item=item, state=state,
                                              under_maintenance=ComponentStatus.under_maintenance)),
@@ -459,7 +479,8 @@ def _search_entry(c: PageContext, title: Texts, summary: Texts | None, component
                   region: str) -> dict:
     """An incident's or maintenance's search entry: findable by its words, components and month. Escaped as
     the search plugin escapes the text it takes from pages: the browser shows entries as HTML."""
-    words = [" ".join(c.text(summary).split()), " ".join(c.component_name(i) for i in components),
+    names = component_names(c.repository.config, c.lang)
+    words = [" ".join(c.text(summary).split()), " ".join(names.get(i, i) for i in components),
              c.month(moment, region)]
     return _entry(c.text(title), " ".join(w for w in words if w))
 

@@ -44,7 +44,17 @@ def as_of(repository: Repository, now: datetime) -> Repository:
 
 def published_incidents(repository: Repository) -> list[Incident]:
     """Non-draft incidents, newest first."""
-    return sorted((i for i in repository.incidents if not i.draft), key=lambda i: i.detected_at, reverse=True)
+    # Every page and output asks for this list of the same repository: sorted once per list of incidents.
+    known = _published.get(id(repository.incidents))
+    if known is None or known[0] is not repository.incidents:
+        known = (repository.incidents, tuple(sorted((i for i in repository.incidents if not i.draft),
+                                                    key=lambda i: i.detected_at, reverse=True)))
+        _published.clear()  # one repository at a time: never keeps an old one alive
+        _published[id(repository.incidents)] = known
+    return list(known[1])
+
+
+_published: dict[int, tuple] = {}
 
 
 def published_maintenance(repository: Repository) -> list[Maintenance]:

@@ -14,6 +14,7 @@ Pure functions over the repository and `now`; no clock is read here.
 """
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -144,10 +145,19 @@ def _component_uptime(component: Component, repository: Repository, incidents: l
     counted = 0.0
     downtime = 0.0
     day_index = 0
+    # Every span edge is a cut, so a span covers a piece [left, right) exactly when start <= left < end:
+    # sweep the spans in order of start, keeping those in force (few at a time) instead of testing all.
+    by_start = sorted(range(len(spans)), key=lambda n: spans[n].start)
+    next_start = 0
+    in_force: list[int] = []
     for left, right in zip(edges, edges[1:]):
         while day_index + 1 < days and left >= midnights[day_index + 1]:
             day_index += 1
-        covering = [s for s in spans if s.start <= left and s.end >= right]
+        while next_start < len(by_start) and spans[by_start[next_start]].start <= left:
+            in_force.append(by_start[next_start])
+            next_start += 1
+        in_force = [n for n in in_force if spans[n].end > left]
+        covering = [spans[n] for n in sorted(in_force)]  # in the spans' own order, as before
         in_maintenance = any(s.status is ComponentStatus.under_maintenance for s in covering)
         status = max((s.status for s in covering), key=COMPONENT_STATUS_RANK.__getitem__,
                      default=ComponentStatus.operational)
@@ -158,10 +168,19 @@ def _component_uptime(component: Component, repository: Repository, incidents: l
             counted += minutes
             downtime += minutes * DOWNTIME_WEIGHT[status]
 
+    # Each span into the days it overlaps (spans are hours, not weeks), keeping the spans' order in a day.
+    by_day: list[list[_Span]] = [[] for _ in range(days)]
+    for span in spans:
+        first = bisect.bisect_right(midnights, span.start) - 1
+        for n in range(max(first, 0), days):
+            if midnights[n] >= span.end:
+                break
+            if span.start < midnights[n + 1] and span.end > midnights[n]:
+                by_day[n].append(span)
     result = []
     for n in range(days):
         lo, hi = midnights[n], midnights[n + 1]
-        today = [s for s in spans if s.start < hi and s.end > lo]
+        today = by_day[n]
         day_incidents = sorted({id(s.source): s for s in today if isinstance(s.source, Incident)}.values(),
                                key=lambda s: (-COMPONENT_STATUS_RANK[s.status], s.source.began_at))
         day_maintenance = sorted({id(s.source): s.source for s in today if isinstance(s.source, Maintenance)}.values(),
