@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import NamedTuple
 
@@ -204,11 +204,20 @@ class ItemVerdict(NamedTuple):
     evidence: tuple[Problem, ...]  # ... and of its evidence links
     draft: Problem | None  # the draft warning
     timed: bool  # a time-dependent check may concern it ...
-    until: datetime | None  # ... until then (None: for ever)
+    until: int | None  # ... until then, in microseconds since the epoch (None: for ever)
 
     def concerns(self, now: datetime) -> bool:
         """Whether the time-dependent checks may have something to say about this item at `now`."""
-        return self.timed and (self.until is None or now < self.until)
+        return self.timed and (self.until is None or _microseconds(now) < self.until)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _microseconds(moment: datetime | None) -> int | None:
+    """`moment` as an exact count (an index of 10,000 verdicts pickles ints many times faster than datetimes
+    with their time zones)."""
+    return None if moment is None else (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 class RepositoryVerdict(NamedTuple):
@@ -242,7 +251,7 @@ def item_verdict(root: Path, file: Path, data: bytes | None, model, config: Conf
         rca, rca_line = None, 0
         timed, until = not value.draft and value.emergency is None, value.scheduled_for
     verdict = ItemVerdict(tuple(found), value.id, line(("id",)), rca, rca_line, tuple(texts), tuple(evidence),
-                          draft, timed, until)
+                          draft, timed, _microseconds(until))
     return verdict, (value, source)
 
 
