@@ -82,10 +82,11 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
         with progress.stage("site"):
             in_place = previous_files(out, cache)
             try:
-                # The machine-readable files are written meanwhile, in a worker of their own.
+                # The machine-readable files are written meanwhile, each writer in a worker of its own.
                 engine = build_pages(root, work, pages, site_dir, repository.config.languages, cache,
                                      {"statusgen": theme_context(repository), **subscribe_extra(repository.config)},
-                                     in_place, [partial(write_machine_readable, repository, now, readable)])
+                                     in_place, [partial(writer, repository, now, readable)
+                                                for writer in MACHINE_READABLE_WRITERS])
             except EngineFailed as failed:
                 raise BuildFailed(str(failed)) from failed
         with progress.stage("outputs"):
@@ -109,14 +110,8 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
                        placed)
 
 
-# What customers' tools read, written beside the pages after mkdocs (which empties site_dir first).
+# What customers' tools read: written while mkdocs builds (each in a worker), moved beside the pages after.
 MACHINE_READABLE_WRITERS = (write_api, write_feeds, write_calendars, write_badges)
-
-
-def write_machine_readable(repository, now: datetime, site_dir: Path) -> None:
-    """Statuspage-compatible JSON, Atom/RSS feeds, the maintenance calendar and badges, per language."""
-    for writer in MACHINE_READABLE_WRITERS:
-        writer(repository, now, site_dir)
 
 
 def _move_into(source: Path, target: Path) -> None:
