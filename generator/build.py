@@ -5,10 +5,12 @@ published site byte-for-byte as it was; placing writes only the files that chang
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -76,16 +78,19 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         site_dir = work / "site"
+        readable = work / "machine-readable"
         with progress.stage("site"):
             in_place = previous_files(out, cache)
             try:
+                # The machine-readable files are written meanwhile, each writer in a worker of its own.
                 engine = build_pages(root, work, pages, site_dir, repository.config.languages, cache,
                                      {"statusgen": theme_context(repository), **subscribe_extra(repository.config)},
-                                     in_place)
+                                     in_place, [partial(writer, repository, now, readable)
+                                                for writer in MACHINE_READABLE_WRITERS])
             except EngineFailed as failed:
                 raise BuildFailed(str(failed)) from failed
         with progress.stage("outputs"):
-            write_machine_readable(repository, now, site_dir)
+            _move_into(readable, site_dir)
             for extra in extras:
                 extra(root, site_dir)
         with progress.stage("place"):
@@ -105,11 +110,14 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
                        placed)
 
 
-# What customers' tools read, written beside the pages after mkdocs (which empties site_dir first).
+# What customers' tools read: written while mkdocs builds (each in a worker), moved beside the pages after.
 MACHINE_READABLE_WRITERS = (write_api, write_feeds, write_calendars, write_badges)
 
 
-def write_machine_readable(repository, now: datetime, site_dir: Path) -> None:
-    """Statuspage-compatible JSON, Atom/RSS feeds, the maintenance calendar and badges, per language."""
-    for writer in MACHINE_READABLE_WRITERS:
-        writer(repository, now, site_dir)
+def _move_into(source: Path, target: Path) -> None:
+    """Move every file under `source` to the same place under `target` (renames: the same file system)."""
+    for folder, _, files in os.walk(source):
+        destination = target / Path(folder).relative_to(source)
+        destination.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            os.replace(Path(folder) / name, destination / name)

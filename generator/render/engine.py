@@ -31,6 +31,7 @@ import shutil
 from concurrent.futures import ProcessPoolExecutor
 from importlib import metadata
 from pathlib import Path
+from typing import Callable, Sequence
 from xml.sax.saxutils import escape
 
 from ..content.cache import Cache, code_version, digest
@@ -85,13 +86,14 @@ SEARCH_INDEX = "search/search_index.json"
 
 def build_pages(root: Path, work: Path, pages: list[RenderedPage], site_dir: Path, languages: list[str],
                 cache: Cache | None = None, extra: dict | None = None,
-                in_place: dict[str, str] | None = None) -> dict:
+                in_place: dict[str, str] | None = None, alongside: Sequence[Callable[[], object]] = ()) -> dict:
     """Build the site of `pages` (every generated page, every language) into `site_dir`, using `work` for
     the sources; `extra` is added to mkdocs' `extra` for the theme (the subscribe form's settings).
 
     The pages reused from the cache are not copied into `site_dir`: they are returned as `blobs` (output
     path -> blob) for `render.output.place_site`. `in_place` (output path -> hash of the file the output
-    directory holds, `render.output.previous_files`) spares checking the blobs already there. Returns
+    directory holds, `render.output.previous_files`) spares checking the blobs already there. Each of
+    `alongside` runs in a worker process of its own while mkdocs builds (see `run_mkdocs`). Returns
     {"built": pages built by mkdocs, "reused": pages from the cache, "blobs": {...}}."""
     cache = cache or Cache.disabled()
     in_place = in_place or {}
@@ -131,7 +133,7 @@ def build_pages(root: Path, work: Path, pages: list[RenderedPage], site_dir: Pat
         target = docs_dir / page.path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(page.text, encoding="utf-8")
-    run_mkdocs(root, docs_dir, overrides, site_dir, languages, extra, work)
+    run_mkdocs(root, docs_dir, overrides, site_dir, languages, extra, work, alongside)
     if cache.enabled:
         index = {keys[path]: blob for path, blob in reused.items()}
         for page in to_build:
@@ -146,18 +148,30 @@ def build_pages(root: Path, work: Path, pages: list[RenderedPage], site_dir: Pat
 
 
 def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, languages: list[str],
-               extra: dict | None = None, work: Path | None = None) -> None:
+               extra: dict | None = None, work: Path | None = None,
+               alongside: Sequence[Callable[[], object]] = ()) -> None:
     """Build `docs_dir` into `site_dir` with the repository's `mkdocs.yml`, one worker process per language;
-    any warning is an error. `extra` is added to mkdocs' `extra` for the theme."""
+    any warning is an error. `extra` is added to mkdocs' `extra` for the theme.
+
+    Each of `alongside` (work that does not need mkdocs, such as the machine-readable files) runs in one
+    more worker meanwhile: forked, it sees the parent's data without pickling it, and the build's other
+    core works while mkdocs does. An exception it raises is raised here."""
     work = Path(work) if work is not None else site_dir.parent
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     outputs = {lang: work / f"site-{lang}" for lang in languages}
     # fork: the workers start with mkdocs already imported and nothing to pickle but paths.
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=len(languages), mp_context=context) as pool:
-        futures = {lang: pool.submit(_build_language, str(root / MKDOCS_CONFIG), str(docs_dir), str(overrides),
-                                     str(outputs[lang]), lang, extra) for lang in languages}
-        reports = {lang: future.result() for lang, future in futures.items()}
+    _ALONGSIDE[:] = alongside
+    try:
+        with ProcessPoolExecutor(max_workers=len(languages) + len(alongside), mp_context=context) as pool:
+            others = [pool.submit(_run_alongside, n) for n in range(len(alongside))]
+            futures = {lang: pool.submit(_build_language, str(root / MKDOCS_CONFIG), str(docs_dir), str(overrides),
+                                         str(outputs[lang]), lang, extra) for lang in languages}
+            reports = {lang: future.result() for lang, future in futures.items()}
+            for other in others:
+                other.result()
+    finally:
+        _ALONGSIDE.clear()
     failures = [f"{lang}: {report['error']}" for lang, report in reports.items() if report["error"]]
     if failures:
         raise EngineFailed("mkdocs build failed: " + "; ".join(failures))
@@ -167,6 +181,13 @@ def run_mkdocs(root: Path, docs_dir: Path, overrides: Path, site_dir: Path, lang
     logging.getLogger(__name__).debug("mkdocs CPU seconds per language: %s",
                                       {lang: round(reports[lang]["cpu"], 2) for lang in languages})
     _merge_languages(outputs, site_dir, languages)
+
+
+_ALONGSIDE: list[Callable[[], object]] = []  # set by run_mkdocs before its workers are forked
+
+
+def _run_alongside(index: int) -> None:
+    _ALONGSIDE[index]()
 
 
 def _build_language(config_file: str, docs_dir: str, overrides: str, site_dir: str, lang: str,
