@@ -5,6 +5,7 @@ published site byte-for-byte as it was; placing writes only the files that chang
 """
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -53,6 +54,21 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
     repository root and the finished site directory before the swap (the signed history adds the RCA
     ledger this way); it raises BuildFailed to refuse the build. `cache` (default: the repository's
     `.statusgen-cache/`) is reused for every file and page whose inputs did not change."""
+    # Loading makes hundreds of thousands of objects (the models) that all live until the end of the build:
+    # the cyclic garbage collector is kept from walking them at every collection (it never found anything
+    # to free among them): off while loading, then told to leave them out (freeze) until the build ends.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_site(root, out, now, extras, progress, cache)
+    finally:
+        gc.unfreeze()
+        if collecting:
+            gc.enable()
+
+
+def _build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra], progress: StageTimer | None,
+                cache: Cache | None) -> BuildResult:
     root = Path(root).resolve()
     out = Path(out)
     if not out.is_absolute():
@@ -60,11 +76,13 @@ def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra]
     progress = progress or StageTimer("build")
     cache = cache if cache is not None else Cache.of(root)
     try:
-        files = scan_item_files(root)
+        files = scan_item_files(root, cache)
         with progress.stage("load", len(files)) as advance:
             loaded = load_content(root, cache, advance, files)
     except LoadFailed as failed:
         raise BuildFailed("content has errors; the site was not built", failed.problems) from None
+    gc.freeze()
+    gc.enable()
     with progress.stage("checks", len(loaded.repository.incidents) + len(loaded.repository.maintenance)) as advance:
         found = content_checks(loaded, now, cache, advance)
     errors = [p for p in found if p.level == "error"]

@@ -111,3 +111,22 @@ def test_a_failed_rebuild_leaves_the_output_as_it_was(sample_repo, tmp_path):
     except BuildFailed:
         pass
     assert tree_digest(out) == good
+
+
+def test_an_edit_keeping_the_size_and_the_modification_time_is_built(sample_repo, tmp_path):
+    # The build's scan trusts a file's stat stamp (size, times, inode) to skip reading it: an edit that keeps
+    # the size and puts the modification time back still changes the stamp (its change time), so it is read.
+    import os
+
+    out = tmp_path / "site"
+    build_site(sample_repo, out, SAMPLE_NOW)
+    file = sample_repo / INCIDENT
+    before = file.stat()
+    text = file.read_text(encoding="utf-8")
+    assert "Incident: Ingest→Incident latency" in text
+    file.write_text(text.replace("Incident: Ingest→Incident latency", "Incident: Ingest→Incident LATENCY"),
+                    encoding="utf-8")
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert file.stat().st_size == before.st_size and file.stat().st_mtime_ns == before.st_mtime_ns
+    build_site(sample_repo, out, SAMPLE_NOW)
+    assert "Ingest→Incident LATENCY" in (out / PAGE).read_text(encoding="utf-8")

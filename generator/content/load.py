@@ -5,7 +5,9 @@ it during an outage. All problems are collected in one run; nothing stops at the
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import hashlib
 import os
 import re
 import stat
@@ -29,6 +31,7 @@ from .model import (
     Texts,
 )
 from .cache import Cache, code_version, digest
+from .index import FileIndex
 from .macrofiles import MACRO_DIR, Macro, load_macros
 from .tree import LINK_REFUSED, REPOSITORY_SOURCES, outside_links
 
@@ -367,37 +370,54 @@ def load_repository(root: Path) -> Repository:
 
 @dataclass(frozen=True)
 class ItemFile:
-    """An incident or maintenance file as read for loading, with its fingerprint: the hash of its path, its
-    bytes, status.yaml and the loading rules. Equal fingerprints, equal load results."""
+    """An incident or maintenance file as scanned for loading, with its fingerprint: the hash of its path, the
+    hash of its bytes, status.yaml and the loading rules. Equal fingerprints, equal load results."""
 
     path: str  # relative to the repository, as shown to the user
     file: Path
     model: type
-    data: bytes | None  # None for a directory named like a content file
+    data: bytes | None  # None for a directory named like a content file, or a file the stat index vouched for
     fingerprint: str
+    sha: str | None = None  # SHA-256 of the bytes (None for a directory)
 
 
 # What a file's load result derives from besides its bytes: this package's code (model, rules, YAML reader).
 LOAD_RULES = code_version(str(Path(__file__).parent))
 
 
-def scan_item_files(root: Path) -> list[ItemFile]:
-    """Every incident and maintenance file of the repository, read and fingerprinted (no parsing). A link
-    out of the repository anywhere in its sources is refused (LoadFailed) before any file is read."""
+def scan_item_files(root: Path, cache: Cache | None = None) -> list[ItemFile]:
+    """Every incident and maintenance file of the repository, fingerprinted (no parsing). With a `cache`, its
+    stat index ("scan") vouches for the files whose stamp did not change: they are not read (their bytes are
+    read later only if their load result is not in the cache). A link out of the repository anywhere in its
+    sources is refused (LoadFailed) before any file is read."""
     root = Path(root)
     refuse_outside_links(root)
     try:
         settings = digest(LOAD_RULES, (root / CONFIG_FILE).read_bytes())
     except OSError:
         settings = digest(LOAD_RULES)
+    index = FileIndex.open(cache, "scan", "") if cache is not None and cache.enabled else None
     found = []
     for directory, model in ((INCIDENT_DIR, Incident), (MAINTENANCE_DIR, Maintenance)):
-        for file in content_files(root, directory, (".yaml", ".yml")):
+        for file, status in content_entries(root, directory, (".yaml", ".yml")):
             rel = file.relative_to(root).as_posix()
-            data = None if file.is_dir() else file.read_bytes()  # a directory is reported by the load
-            found.append(ItemFile(rel, file, model, data, digest(settings, model.__name__, rel, data or b"",
-                                                                 "dir" if data is None else "file")))
+            if stat.S_ISDIR(status.st_mode):  # a directory is reported by the load
+                found.append(ItemFile(rel, file, model, None, digest(settings, model.__name__, rel, "dir")))
+                continue
+            if index is not None:
+                sha, data, _ = index.read(rel, file, status)
+            else:
+                data = file.read_bytes()
+                sha = hashlib.sha256(data).hexdigest()
+            found.append(ItemFile(rel, file, model, data, _fingerprint(settings, model, rel, sha), sha))
+    if index is not None:
+        index.keep_only({item.path for item in found})
+        index.save()
     return found
+
+
+def _fingerprint(settings: str, model: type, rel: str, sha: str) -> str:
+    return digest(settings, model.__name__, rel, "file", sha)
 
 
 def load_content(root: Path, cache: Cache | None = None, progress=None,
@@ -408,7 +428,7 @@ def load_content(root: Path, cache: Cache | None = None, progress=None,
     fingerprint before doing the work. `progress(n)` is told of each file loaded; `files` are the item
     files if the caller has scanned them already."""
     root = Path(root)
-    files = scan_item_files(root) if files is None else files  # refuses links out of the repository first
+    files = scan_item_files(root, cache) if files is None else files  # refuses links out of the repository first
     config = load_config(root)
     cache = cache or Cache.disabled()
     problems: list[Problem] = []
@@ -465,7 +485,12 @@ def _load_all(root, files: list[ItemFile], config, problems, cache, fingerprints
     for item in files:
         entry = cache.get("load", item.fingerprint)
         if entry is None:
-            entry = _load_file(root, item.file, item.data, item.model, config)
+            data = item.data
+            if data is None and item.sha is not None:  # vouched for by the stat index, not read yet
+                data = item.file.read_bytes()
+                if hashlib.sha256(data).hexdigest() != item.sha:  # changed since the scan: judge these bytes
+                    item = dataclasses.replace(item, fingerprint=digest(item.fingerprint, "changed", data))
+            entry = _load_file(root, item.file, data, item.model, config)
             cache.put("load", item.fingerprint, entry)
         value, source, found = entry
         problems.extend(found)

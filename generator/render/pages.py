@@ -386,6 +386,9 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
     # each item's data as of `now`, serialized once for the keys of its pages in every language
     facts = {item.id: item.model_dump_json() for item in [*incidents, *maintenance]}
     fact_keys = {item_id: digest(text) for item_id, text in facts.items()}
+    # The search entry of an incident's or maintenance's page is a function of the page's key: the entries of
+    # the last build, kept in one cache entry, spare making 3 x thousands of them again.
+    searches = _SearchEntries(cache)
     uptime_keys = {component: _uptime_key(history, fact_keys) for component, history in uptime.items()}
     month_keys = {key: digest(region_id, *(f"{e.kind} {fact_keys[e.item.id]}" for e in entries))
                   for key, region_id, entries in months}
@@ -430,9 +433,9 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
             pages.append(RenderedPage(f"incidents/{incident.id}.{lang}.md", key=key, make=partial(
                                       _cached, cache, key, partial(incident_page.render, c=context, incident=incident)),
                                       standalone=True,
-                                      search=(_search_entry(context, incident.title, incident.summary,
-                                                            [c.id for c in incident.components],
-                                                            incident.detected_at, incident.region),)))
+                                      search=searches.get(key, partial(
+                                          _search_entry, context, incident.title, incident.summary,
+                                          [c.id for c in incident.components], incident.detected_at, incident.region))))
         for item in maintenance:
             page = f"maintenance/{item.id}.md"
             context = ctx(page)
@@ -442,15 +445,36 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
                 _cached, cache, key, partial(maintenance_page.render, c=context, item=item, state=state,
                                              under_maintenance=ComponentStatus.under_maintenance)),
                 standalone=True,
-                search=(_search_entry(context, item.title, item.description, item.components, item.scheduled_for,
-                                      item.region),)))
+                search=searches.get(key, partial(_search_entry, context, item.title, item.description, item.components,
+                                                 item.scheduled_for, item.region))))
         for rca in rcas:
             if rca.lang != lang:
                 continue
             incident = next((i for i in incidents if i.id == rca.incident), None)
             pages.append(RenderedPage(f"rca/{rca.id}.{lang}.md",
                                       rca_page.render(c=ctx(f"rca/{rca.id}.md"), rca=rca, incident=incident)))
+    searches.save()
     return pages
+
+
+class _SearchEntries:
+    """page key -> its search entries, from the last build; `get` makes the missing ones."""
+
+    def __init__(self, cache: Cache):
+        self.cache = cache
+        self.known: dict[str, tuple] = (cache.get("search-entries", RENDER_RULES) or {}) if cache.enabled else {}
+        self.now: dict[str, tuple] = {}
+
+    def get(self, key: str, make: Callable[[], dict]) -> tuple:
+        entries = self.known.get(key)
+        if entries is None:
+            entries = (make(),)
+        self.now[key] = entries
+        return entries
+
+    def save(self) -> None:
+        if self.cache.enabled and self.now != self.known:  # only the pages of this site: removed items go
+            self.cache.put("search-entries", RENDER_RULES, self.now)
 
 
 def _uptime_key(history: ComponentUptime, facts: dict[str, str]) -> str:
