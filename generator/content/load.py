@@ -33,7 +33,7 @@ from .model import (
 from .cache import Cache, code_version, digest
 from .index import FileIndex
 from .macrofiles import MACRO_DIR, Macro, load_macros
-from .tree import LINK_REFUSED, REPOSITORY_SOURCES, outside_links
+from .tree import LINK_REFUSED, REPOSITORY_SOURCES, outside_links, scan_tree
 
 if typing.TYPE_CHECKING:
     from .glossary import Glossary
@@ -274,21 +274,7 @@ def content_entries(root: Path, directory: str, suffixes: tuple[str, ...]) -> li
 def _tree(folder: str) -> list[tuple[str, str]]:
     """(path, name) of every entry under `folder`, as `Path.rglob("*")` finds them (links listed, not followed)
     but without making a Path of each."""
-    found: list[tuple[str, str]] = []
-    try:
-        with os.scandir(folder) as listing:
-            entries = list(listing)
-    except PermissionError:
-        return found
-    for entry in entries:
-        found.append((entry.path, entry.name))
-        try:
-            descend = entry.is_dir(follow_symlinks=False)
-        except OSError:
-            descend = False
-        if descend:
-            found += _tree(entry.path)
-    return found
+    return [(entry.path, entry.name) for entry in scan_tree(folder)]
 
 
 def refuse_outside_links(root: Path, paths: tuple[str, ...] = REPOSITORY_SOURCES) -> None:

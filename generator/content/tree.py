@@ -63,17 +63,27 @@ def outside_links(root: Path, paths: tuple[str, ...] = REPOSITORY_SOURCES) -> li
 def _links_under(folder: str) -> list[str]:
     """The symbolic links anywhere under `folder`, which is walked without following links (like `os.walk`,
     unreadable folders skipped). The type comes with the directory listing: no `stat` per file."""
-    found: list[str] = []
+    return [entry.path for entry in scan_tree(folder) if entry.is_symlink()]
+
+
+def scan_tree(folder: str) -> list[os.DirEntry]:
+    """Every entry anywhere under `folder` (files, folders, links), each folder's entries followed by those
+    below it; links are listed, not followed, and unreadable folders are skipped. One `os.scandir` per folder:
+    the type comes with the listing, so nothing is stat-ed unless the caller asks."""
+    found: list[os.DirEntry] = []
     try:
         with os.scandir(folder) as listing:
             entries = list(listing)
     except OSError:
         return found
     for entry in entries:
-        if entry.is_symlink():
-            found.append(entry.path)
-        elif entry.is_dir(follow_symlinks=False):
-            found += _links_under(entry.path)
+        found.append(entry)
+        try:
+            descend = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            descend = False
+        if descend:
+            found += scan_tree(entry.path)
     return found
 
 

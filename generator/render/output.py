@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..content.cache import Cache, digest
+from ..content.tree import scan_tree
 
 _NEW = ".statusgen-new"  # suffix of a file waiting for its rename
 
@@ -148,31 +149,19 @@ def _manifest_key(out: Path) -> str:
 
 
 def _files(base: Path) -> list[str]:
-    found = []
     prefix = len(str(base)) + 1
-    pending = [str(base)]
-    while pending:
-        for entry in os.scandir(pending.pop()):
-            if entry.is_dir(follow_symlinks=False):
-                pending.append(entry.path)
-            else:
-                found.append(entry.path[prefix:])
-    return found
+    return [entry.path[prefix:] for entry in scan_tree(str(base)) if not entry.is_dir(follow_symlinks=False)]
 
 
 def _stamps(base: Path) -> dict[str, tuple[int, int, int]] | None:
     """path -> (size, mtime, inode) of every file under `base`; None when it cannot be read."""
-    found = {}
     prefix = len(str(base)) + 1
-    pending = [str(base)]
+    found = {}
     try:
-        while pending:
-            for entry in os.scandir(pending.pop()):
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
-                else:
-                    info = entry.stat(follow_symlinks=False)
-                    found[entry.path[prefix:]] = (info.st_size, info.st_mtime_ns, info.st_ino)
+        for entry in scan_tree(str(base)):
+            if not entry.is_dir(follow_symlinks=False):
+                info = entry.stat(follow_symlinks=False)
+                found[entry.path[prefix:]] = (info.st_size, info.st_mtime_ns, info.st_ino)
     except OSError:
         return None
     return found

@@ -30,23 +30,25 @@ def indexed(cache: Cache, file: Path, payload: object = "verdict") -> None:
     index.save()
 
 
-def test_an_unchanged_file_is_neither_read_nor_rehashed(tmp_path):
+def an_indexed_file(tmp_path):
+    """(cache, file): a file older than the run, indexed with the payload "verdict" under "rules 1"."""
     file = tmp_path / "a.yaml"
     file.write_text("id: a\n")
     aged(file)
     cache = Cache(tmp_path / "cache")
     indexed(cache, file)
+    return cache, file
+
+
+def test_an_unchanged_file_is_neither_read_nor_rehashed(tmp_path):
+    cache, file = an_indexed_file(tmp_path)
     index = FileIndex.open(cache, "test", "rules 1")
     sha, data, payload = index.read(file.name, file, os.stat(file))
     assert data is None and payload == "verdict" and index.read_files == 0
 
 
 def test_a_changed_file_is_read_and_its_old_payload_is_not_served(tmp_path):
-    file = tmp_path / "a.yaml"
-    file.write_text("id: a\n")
-    aged(file)
-    cache = Cache(tmp_path / "cache")
-    indexed(cache, file)
+    cache, file = an_indexed_file(tmp_path)
     file.write_text("id: b\n")  # same size
     index = FileIndex.open(cache, "test", "rules 1")
     sha, data, payload = index.read(file.name, file, os.stat(file))
@@ -54,11 +56,7 @@ def test_a_changed_file_is_read_and_its_old_payload_is_not_served(tmp_path):
 
 
 def test_a_file_touched_but_not_changed_keeps_its_payload(tmp_path):
-    file = tmp_path / "a.yaml"
-    file.write_text("id: a\n")
-    aged(file)
-    cache = Cache(tmp_path / "cache")
-    indexed(cache, file)
+    cache, file = an_indexed_file(tmp_path)
     os.utime(file)
     index = FileIndex.open(cache, "test", "rules 1")
     sha, data, payload = index.read(file.name, file, os.stat(file))
@@ -82,22 +80,14 @@ def test_a_file_stamped_in_the_tick_of_the_run_is_read_again_next_time(tmp_path)
 
 
 def test_new_rules_keep_the_hashes_but_not_the_payloads(tmp_path):
-    file = tmp_path / "a.yaml"
-    file.write_text("id: a\n")
-    aged(file)
-    cache = Cache(tmp_path / "cache")
-    indexed(cache, file)
+    cache, file = an_indexed_file(tmp_path)
     index = FileIndex.open(cache, "test", "rules 2")
     sha, data, payload = index.read(file.name, file, os.stat(file))
     assert data is None and payload is None
 
 
 def test_a_damaged_index_is_a_miss_and_every_file_is_read(tmp_path):
-    file = tmp_path / "a.yaml"
-    file.write_text("id: a\n")
-    aged(file)
-    cache = Cache(tmp_path / "cache")
-    indexed(cache, file)
+    cache, file = an_indexed_file(tmp_path)
     stored = cache.path("index", FileIndex(cache, "test")._key())
     stored.write_bytes(stored.read_bytes()[:-3] + b"xyz")
     damaged = Cache(tmp_path / "cache")
