@@ -21,7 +21,7 @@ import git
 from pydantic import ValidationError
 
 from .api.changes import IncidentChange, apply_change
-from .api.store import Author, IncidentStore, Rejected, Written, read_incident
+from .api.store import Author, IncidentStore, Rejected, Written, file_stamp, read_incident
 from ..content.model import EvidenceLink, Incident, Model, Severity
 from .notifier import incident_url
 from .webhook import SECRET_ENV, MissingSecret, post_signed
@@ -160,25 +160,17 @@ class ChangeEmitter:
         _append(outbox, new)
         self._known.update(event["id"] for event in new)
         self._incidents.update(event["incident"] for event in new)
-        self._stamp = _file_stamp(outbox)
+        self._stamp = file_stamp(outbox)
         return new
 
     def _read(self, outbox: Path) -> None:
-        stamp = _file_stamp(outbox)
+        stamp = file_stamp(outbox)
         if stamp == self._stamp:
             return
         rows = _read_jsonl(outbox)
         self._known = {row.get("id") for row in rows}
         self._incidents = {row.get("incident") for row in rows}
         self._stamp = stamp
-
-
-def _file_stamp(path: Path) -> tuple | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return info.st_mtime_ns, info.st_size, info.st_ino
 
 
 def emit_changes(store: IncidentStore) -> list[dict]:

@@ -97,6 +97,24 @@ def test_a_file_changed_in_place_by_hand_is_what_the_next_write_builds_on(api):
     assert response.status_code == 200 and response.json()["impact"] == "critical", response.text
 
 
+def test_an_edit_keeping_the_size_and_the_modification_time_is_seen_by_the_next_write(api):
+    # The server's index trusts a file's stat stamp: an edit that keeps the size and puts the modification
+    # time back still changes the stamp (its change time), so the next write reads the file again.
+    import os
+
+    file = api.root / SAMPLE_FILE
+    with api.client(api.reader) as client:
+        assert client.get(f"/v1/status/{SAMPLE_ID}").json()["impact"] == "major"
+    before = file.stat()
+    file.write_text(file.read_text(encoding="utf-8").replace("impact: major", "impact: minor"), encoding="utf-8")
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert file.stat().st_size == before.st_size and file.stat().st_mtime_ns == before.st_mtime_ns
+    with api.client(api.writer) as client:
+        response = client.patch(f"/v1/status/{SAMPLE_ID}", json=UPDATE)
+    assert response.status_code == 200 and response.json()["impact"] == "minor", response.text
+    assert "impact: minor" in git(api.root, "show", f"HEAD:{SAMPLE_FILE}")
+
+
 def test_the_git_index_a_killed_writer_left_behind_is_set_to_the_commit_on_start(sample_repo, caplog):
     # A write commits and its process dies before writing the git index: the index still holds the old text.
     old_blob = git(sample_repo, "rev-parse", f"HEAD:{SAMPLE_FILE}").strip()

@@ -42,6 +42,7 @@ from ...content.load import (
     LoadFailed,
     Problem,
     Source,
+    content_entries,
     content_files,
     duplicate_id_problem,
     load_config,
@@ -49,6 +50,7 @@ from ...content.load import (
     load_rcas,
     missing_rca_problem,
 )
+from ...content.index import Stamp, stamp_of
 from ...content.model import Config, Incident, Maintenance, is_valid_id
 from ...content.yamlsource import YamlSyntaxError, parse_yaml
 from .watch import ContentWatch
@@ -163,35 +165,24 @@ def read_incident(file: Path) -> Incident | None:
 
 @dataclass(frozen=True)
 class _Entry:
-    stamp: tuple[int, int, int]
+    stamp: Stamp
     item: Incident | Maintenance | None  # None when the file does not load
     source: Source | None
     problems: tuple[Problem, ...]
 
 
-def _stamp(file: Path) -> tuple[int, int, int]:
-    info = file.stat()
-    return info.st_mtime_ns, info.st_size, info.st_ino
+def file_stamp(file: Path) -> Stamp | None:
+    """The file's stamp, or None when it is not there."""
+    try:
+        return stamp_of(file.stat())
+    except OSError:
+        return None
 
 
-def _content_stamps(root: Path, directory: str, suffixes: tuple[str, ...]) -> list[tuple[str, tuple[int, int, int]]]:
-    """(relative path, stamp) of the files `content_files` lists, from one scandir walk (a pathlib walk
-    with a stat per file was most of a refresh at thousands of files)."""
-    found = []
-    prefix = len(str(root)) + 1
-    pending = [str(root / directory)]
-    while pending:
-        try:
-            entries = list(os.scandir(pending.pop()))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                pending.append(entry.path)
-            elif entry.name.endswith(suffixes) and not entry.name.startswith(".") and entry.is_file():
-                info = entry.stat()
-                found.append((entry.path[prefix:].replace(os.sep, "/"), (info.st_mtime_ns, info.st_size, info.st_ino)))
-    return sorted(found)
+def _content_stamps(root: Path, directory: str, suffixes: tuple[str, ...]) -> list[tuple[str, Stamp]]:
+    """(relative path, stamp) of the content files (`content_entries`: one scandir walk, one stat each)."""
+    return [(path.relative_to(root).as_posix(), stamp_of(info))
+            for path, info in content_entries(root, directory, suffixes) if stat.S_ISREG(info.st_mode)]
 
 
 class ContentIndex:
@@ -203,7 +194,7 @@ class ContentIndex:
         self.root = root
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
-        self._config_stamp: tuple[int, int, int] | None = None
+        self._config_stamp: Stamp | None = None
         self._config_problems: list[Problem] = []
         self._rca_stamp: tuple = ()
         self._rca_problems: list[Problem] = []
@@ -211,7 +202,7 @@ class ContentIndex:
         self._rca_incidents: list = []
         self._derived: tuple | None = None  # _derive(), until a file changes
         self.config: Config = load_config(root)
-        self._config_stamp = _stamp(root / CONFIG_FILE)
+        self._config_stamp = file_stamp(root / CONFIG_FILE)
         self._watch: ContentWatch | None = None
         self.scanned = False  # the first refresh reads every file; the server does it at start
 
@@ -259,19 +250,16 @@ class ContentIndex:
 
     def _reread(self, touched: set[str]) -> bool:
         """Bring the index up to date for the `touched` paths only."""
-        changed = False
         models = {INCIDENT_DIR: Incident, MAINTENANCE_DIR: Maintenance}
+        changed = any(rel.startswith(RCA_DIR + "/") for rel in touched) and self._refresh_rcas()
         for rel in touched:
             top, _, rest = rel.partition("/")
             name = rel.rpartition("/")[2]
-            if top == RCA_DIR:
-                changed = self._refresh_rcas() or changed
-                continue
             if top not in models or not rest or name.startswith(".") or not name.endswith((".yaml", ".yml")):
                 continue
             try:
                 info = os.stat(self.root / rel)
-                stamp = (info.st_mtime_ns, info.st_size, info.st_ino) if stat.S_ISREG(info.st_mode) else None
+                stamp = stamp_of(info) if stat.S_ISREG(info.st_mode) else None
             except OSError:
                 stamp = None
             entry = self._entries.get(rel)
@@ -285,10 +273,7 @@ class ContentIndex:
         return changed
 
     def _refresh_config(self) -> bool:
-        try:
-            stamp = _stamp(self.root / CONFIG_FILE)
-        except OSError:
-            stamp = None
+        stamp = file_stamp(self.root / CONFIG_FILE)
         if stamp == self._config_stamp:
             return False
         self._config_stamp = stamp
@@ -393,7 +378,7 @@ class ContentIndex:
             if before is None or before.problems or before.item is None or before.item.id != item.id \
                     or getattr(before.item, "rca", None) != item.rca:
                 self._derived = None
-            self._entries[rel] = _Entry(_stamp(file), item, source, ())
+            self._entries[rel] = _Entry(stamp_of(file.stat()), item, source, ())
 
 
 class IncidentStore:
@@ -693,7 +678,7 @@ class IncidentStore:
     def _git_index(self) -> pygit2.Index:
         """The git index in memory, with the entries of this process's commits not written yet."""
         index = self._libgit2().index
-        stamp = _file_stamp(self._index_file())
+        stamp = file_stamp(self._index_file())
         if not self._unwritten:
             index.read(False)  # re-read only when it changed on disk
             self._index_stamp = stamp
@@ -709,7 +694,7 @@ class IncidentStore:
         """Write the git index if this process's commits changed it (before any git command reads it)."""
         if self._unwritten and self._pygit2 is not None:
             self._git_index().write()
-            self._index_stamp = _file_stamp(self._index_file())
+            self._index_stamp = file_stamp(self._index_file())
             self._unwritten.clear()
 
     def _index_file(self) -> Path:
@@ -772,17 +757,9 @@ class _TreeEditor:
         return self.repo.TreeBuilder(tree) if tree is not None else self.repo.TreeBuilder()
 
 
-def _file_stamp(file: Path) -> tuple[int, int, int] | None:
-    try:
-        return _stamp(file)
-    except OSError:
-        return None
-
-
 def _clean_message(message: str) -> str:
     """The message as `git commit -m` stores it: trailing spaces and blank lines at either end removed."""
-    lines = [line.rstrip() for line in message.strip("\n").splitlines()]
-    return "\n".join(lines).strip() + "\n"
+    return "\n".join(line.rstrip() for line in message.splitlines()).strip() + "\n"
 
 
 def _commit_time(seconds: int, offset_minutes: int) -> datetime:
