@@ -51,7 +51,7 @@ SiteExtra = Callable[[Path, Path], None]
 def build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra] = (),
                progress: StageTimer | None = None, cache: Cache | None = None) -> BuildResult:
     """Build the site of the repository at `root` into `out`. Each of `extras` is called with the
-    repository root and the finished site directory before the swap (the signed history adds the RCA
+    repository root and the finished site directory before it is placed (the signed history adds the RCA
     ledger this way); it raises BuildFailed to refuse the build. `cache` (default: the repository's
     `.statusgen-cache/`) is reused for every file and page whose inputs did not change."""
     # Loading makes hundreds of thousands of objects (the models) that all live until the end of the build:
@@ -103,7 +103,8 @@ def _build_site(root: Path, out: Path, now: datetime, extras: Sequence[SiteExtra
                 # The machine-readable files are written meanwhile, each writer in a worker of its own.
                 engine = build_pages(root, work, pages, site_dir, repository.config.languages, cache,
                                      {"statusgen": theme_context(repository), **subscribe_extra(repository.config)},
-                                     in_place, [partial(writer, repository, now, readable)
+                                     {rel: entry[0] for rel, entry in in_place.items()},
+                                     [partial(writer, repository, now, readable)
                                                 for writer in MACHINE_READABLE_WRITERS])
             except EngineFailed as failed:
                 raise BuildFailed(str(failed)) from failed

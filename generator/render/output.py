@@ -37,9 +37,9 @@ class Placed:
     removed: int = 0
 
 
-def previous_files(out: Path, cache: Cache) -> dict[str, str]:
-    """path -> hash of each file in `out` as the previous build placed it, when `out` is untouched since
-    (every file with its recorded stamp, none added); {} when the output must be replaced whole."""
+def previous_files(out: Path, cache: Cache) -> dict[str, tuple]:
+    """path -> (hash, size, mtime, inode) of each file in `out` as the previous build placed it, when `out` is
+    untouched since (every file with its recorded stamp, none added); {} when it must be replaced whole."""
     if not cache.enabled or not out.is_dir():
         return {}
     manifest = cache.get("outputs", _manifest_key(out))
@@ -50,20 +50,20 @@ def previous_files(out: Path, cache: Cache) -> dict[str, str]:
         return {}
     if any(found[rel] != tuple(entry[1:]) for rel, entry in manifest.items()):
         return {}
-    return {rel: entry[0] for rel, entry in manifest.items()}
+    return manifest
 
 
-def place_site(site_dir: Path, blobs: dict[str, str], out: Path, cache: Cache, previous: dict[str, str]) -> Placed:
+def place_site(site_dir: Path, blobs: dict[str, str], out: Path, cache: Cache, previous: dict[str, tuple]) -> Placed:
     """Make `out` hold the site of `site_dir` plus `blobs` (see the module's docstring). `previous` is what
     `previous_files` answered before the build: the blobs it already holds were not checked by the caller."""
     built = {rel: _hash(site_dir / rel) for rel in _files(site_dir)}
-    wanted = {**{rel: blob for rel, blob in blobs.items()}, **built}
+    wanted = {**blobs, **built}
     if previous:
-        changed = [rel for rel, value in wanted.items() if previous.get(rel) != value]
+        changed = [rel for rel, value in wanted.items() if rel not in previous or previous[rel][0] != value]
         removed = [rel for rel in previous if rel not in wanted]
         _update_in_place(site_dir, blobs, out, changed, removed, cache)
-        stamps = {rel: entry for rel, entry in (cache.get("outputs", _manifest_key(out)) or {}).items()
-                  if rel not in removed and rel not in changed}
+        # The files left alone keep their stamps; the ones written get their new ones.
+        stamps = {rel: entry for rel, entry in previous.items() if rel in wanted}
         stamps.update({rel: (wanted[rel], *_stamp(out / rel)) for rel in changed})
         placed = Placed("in place", len(changed), len(removed))
     else:
