@@ -206,3 +206,26 @@ class Cache:
         except OSError:
             # A read-only checkout or a full disk only makes the next run slower; it never fails this one.
             pass
+
+
+class CacheMap:
+    """A map kept as one cache entry (`namespace`, `key`): one read for thousands of small values. `get`
+    answers from what the last run saved; `keep` records what this run uses; `save` stores exactly the
+    entries this run kept, so those of removed pages or items go with the next save."""
+
+    def __init__(self, cache: Cache, namespace: str, key: str):
+        self.cache, self.namespace, self.key = cache, namespace, key
+        stored = cache.get(namespace, key) if cache.enabled else None
+        self.stored: dict = stored if isinstance(stored, dict) else {}
+        self.kept: dict = {}
+
+    def get(self, key: str):
+        return self.stored.get(key)
+
+    def keep(self, key: str, value) -> None:
+        self.kept[key] = value
+
+    def save(self) -> None:
+        if self.cache.enabled and self.kept != self.stored:
+            self.cache.put(self.namespace, self.key, self.kept)
+

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 from xml.sax.saxutils import escape
 
-from ..content.cache import Cache, code_version, digest
+from ..content.cache import Cache, CacheMap, code_version, digest
 from ..content.tree import LINK_REFUSED, outside_links
 from .pages import RenderedPage
 
@@ -103,7 +103,7 @@ def build_pages(root: Path, work: Path, pages: list[RenderedPage], site_dir: Pat
     reused: dict[str, str] = {}  # page path -> blob of its built HTML
     # Every standalone page's built HTML of this frame (page key -> blob), in one cache entry: one read for
     # thousands of pages. Damage to it is detected by the cache; a missing page is built again.
-    built: dict[str, str] = (cache.get("site-index", frame) or {}) if cache.enabled else {}
+    built = CacheMap(cache, "site-index", frame)
     by_group: dict[str, list[RenderedPage]] = {}
     for page in pages:
         by_group.setdefault(_norm(page.path, languages)[0], []).append(page)
@@ -135,12 +135,12 @@ def build_pages(root: Path, work: Path, pages: list[RenderedPage], site_dir: Pat
         target.write_text(page.text, encoding="utf-8")
     run_mkdocs(root, docs_dir, overrides, site_dir, languages, extra, work, alongside)
     if cache.enabled:
-        index = {keys[path]: blob for path, blob in reused.items()}
+        for path, blob in reused.items():
+            built.keep(keys[path], blob)
         for page in to_build:
             if page.path in keys:
-                index[keys[page.path]] = cache.store_blob(site_dir / _destination(page.path, languages, config))
-        if index != built:  # only this site's pages: those of removed items go
-            cache.put("site-index", frame, index)
+                built.keep(keys[page.path], cache.store_blob(site_dir / _destination(page.path, languages, config)))
+        built.save()
     _write_search_index(site_dir, pages, languages, config)
     write_sitemaps(site_dir, docs_dir, pages, languages, config, cache)
     return {"built": len(to_build), "reused": len(reused),

@@ -199,19 +199,18 @@ def write_feeds(repository: Repository, now: datetime, site_dir: Path) -> list[P
     fallback = min((e.at for e in entries), default=now)
     # The same entries in every language: each feed's newest, chosen once (newest first already).
     scopes: list[tuple[str | None, list[FeedEntry]]] = [(None, entries[:FEED_ENTRIES])]
-    scoped: dict[str, list[FeedEntry]] = {component.id: [] for component in repository.config.components}
+    newest: dict[str, list[FeedEntry]] = {component.id: [] for component in repository.config.components}
     for entry in entries:
-        for component_id in entry.components:
-            chosen = scoped.get(component_id)
-            if chosen is not None and len(chosen) < FEED_ENTRIES and (not chosen or chosen[-1] is not entry):
+        for component_id in dict.fromkeys(entry.components):  # an entry once per feed
+            chosen = newest.get(component_id)
+            if chosen is not None and len(chosen) < FEED_ENTRIES:
                 chosen.append(entry)
-    scopes += [(component.id, scoped[component.id]) for component in repository.config.components]
+    scopes += [(component.id, newest[component.id]) for component in repository.config.components]
     written = []
     for lang in repository.config.languages:
         writer = _Writer(repository, lang)
         root = Path(site_dir) / language_prefix(repository, lang)
-        for component_id, scoped_entries in scopes:
-            scoped = scoped_entries
+        for component_id, scoped in scopes:
             atom_path, rss_path = feed_paths(component_id)
             for path, render in ((atom_path, writer.atom), (rss_path, writer.rss)):
                 target = root / path

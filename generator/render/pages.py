@@ -23,7 +23,7 @@ import markdown
 import yaml
 from markupsafe import Markup
 
-from ..content.cache import Cache, code_version, digest
+from ..content.cache import Cache, CacheMap, code_version, digest
 from ..localtime import format_day, format_local_and_utc, format_local_time_and_utc, format_month
 from ..content.model import ComponentStatus, Incident, Maintenance, Rca, Repository, Texts
 from .sanitize import page_title, sanitize_text_html
@@ -388,7 +388,7 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
     fact_keys = {item_id: digest(text) for item_id, text in facts.items()}
     # The search entry of an incident's or maintenance's page is a function of the page's key: the entries of
     # the last build, kept in one cache entry, spare making 3 x thousands of them again.
-    searches = _SearchEntries(cache)
+    searches = CacheMap(cache, "search-entries", RENDER_RULES)
     uptime_keys = {component: _uptime_key(history, fact_keys) for component, history in uptime.items()}
     month_keys = {key: digest(region_id, *(f"{e.kind} {fact_keys[e.item.id]}" for e in entries))
                   for key, region_id, entries in months}
@@ -433,7 +433,7 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
             pages.append(RenderedPage(f"incidents/{incident.id}.{lang}.md", key=key, make=partial(
                                       _cached, cache, key, partial(incident_page.render, c=context, incident=incident)),
                                       standalone=True,
-                                      search=searches.get(key, partial(
+                                      search=_search_entries(searches, key, partial(
                                           _search_entry, context, incident.title, incident.summary,
                                           [c.id for c in incident.components], incident.detected_at, incident.region))))
         for item in maintenance:
@@ -445,7 +445,7 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
                 _cached, cache, key, partial(maintenance_page.render, c=context, item=item, state=state,
                                              under_maintenance=ComponentStatus.under_maintenance)),
                 standalone=True,
-                search=searches.get(key, partial(_search_entry, context, item.title, item.description, item.components,
+                search=_search_entries(searches, key, partial(_search_entry, context, item.title, item.description, item.components,
                                                  item.scheduled_for, item.region))))
         for rca in rcas:
             if rca.lang != lang:
@@ -457,24 +457,11 @@ def render_site_pages(repository: Repository, now: datetime, cache: Cache | None
     return pages
 
 
-class _SearchEntries:
-    """page key -> its search entries, from the last build; `get` makes the missing ones."""
-
-    def __init__(self, cache: Cache):
-        self.cache = cache
-        self.known: dict[str, tuple] = (cache.get("search-entries", RENDER_RULES) or {}) if cache.enabled else {}
-        self.now: dict[str, tuple] = {}
-
-    def get(self, key: str, make: Callable[[], dict]) -> tuple:
-        entries = self.known.get(key)
-        if entries is None:
-            entries = (make(),)
-        self.now[key] = entries
-        return entries
-
-    def save(self) -> None:
-        if self.cache.enabled and self.now != self.known:  # only the pages of this site: removed items go
-            self.cache.put("search-entries", RENDER_RULES, self.now)
+def _search_entries(searches: CacheMap, key: str, make: Callable[[], dict]) -> tuple:
+    """The search entries of the page with `key`: from the last build, or made now."""
+    entries = searches.get(key) or (make(),)
+    searches.keep(key, entries)
+    return entries
 
 
 def _uptime_key(history: ComponentUptime, facts: dict[str, str]) -> str:
