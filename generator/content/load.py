@@ -241,14 +241,9 @@ def _validate(model: type[BaseModel], source: Source, problems: list[Problem]):
 
 
 def content_files(root: Path, directory: str, suffixes: tuple[str, ...]) -> list[Path]:
-    base = root / directory
-    if not base.is_dir():
-        return []
-    # A directory named like a content file is listed too: reading it reports it instead of skipping it.
-    # Sorted by parts, as Paths compare, without Path's slow comparison.
-    return sorted((p for p in base.rglob("*")
-                   if p.name.endswith(suffixes) and not p.name.startswith(".") and (p.is_file() or p.is_dir())),
-                  key=lambda p: p.parts)
+    """The content files under `directory`, by path parts. A directory named like a content file is listed
+    too: reading it reports it instead of skipping it."""
+    return [path for path, _ in content_entries(root, directory, suffixes)]
 
 
 def content_entries(root: Path, directory: str, suffixes: tuple[str, ...]) -> list[tuple[Path, os.stat_result]]:
