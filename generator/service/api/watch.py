@@ -59,14 +59,14 @@ class ContentWatch:
         try:
             self._folders[self._inotify.add_watch(str(path), mask)] = rel
             return True
-        except FileNotFoundError:  # removed meanwhile: its parent's event says so
-            return False
-        except NotADirectoryError:
+        except (FileNotFoundError, NotADirectoryError):  # removed or replaced meanwhile: its parent's event says so
             return False
 
     def _watch_tree(self, rel: str) -> set[str]:
         """Watch the folder `rel` and every folder below it; returns the files found in them (a folder that
-        appears may already hold files written before its watch existed)."""
+        appears may already hold files written before its watch existed). Each folder is watched before it
+        is listed (not `content.tree.scan_tree`, which lists first): a file made in between is then in the
+        listing or in the events, never in neither."""
         found: set[str] = set()
         pending = [rel]
         while pending:
